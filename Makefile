@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both go through `make install`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: install run test lint messages
+
+install: $(STAMP) $(MO)
+
+$(STAMP): pyproject.toml tests/example_plugin/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e tests/example_plugin
+	touch $(STAMP)
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -d locales -D messages -l $*
+
+run: install
+	$(BIN)/shop serve
+
+lint: install
+	$(BIN)/ruff check shop tests bench
+	$(BIN)/ruff format --check shop tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+# Re-extract messages after changing texts; then translate de and nl.
+messages: install
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -o locales/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot -d locales -D messages

@@ -1,0 +1,84 @@
+"""How fast `shop jobs run` renews: N due subscriptions, W runner processes, wall time.
+
+    .venv/bin/python bench/renewals.py --count 1000 --workers 4 \\
+        --database postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+Creates a scratch database (PostgreSQL) or file (SQLite), fills it with the demo catalog's
+due subscriptions, runs the real `shop` command in W processes at once and prints the
+time and rate. Nothing is asserted: this measures, the tests check correctness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from shop.db import make_engine, migrate
+from shop.demo import insert_due_subscriptions
+from shop.licences.keys import generate_signing_key_b64
+
+SHOP = Path(sys.executable).parent / "shop"
+
+
+def scratch_database(base: str) -> tuple[str, str | None]:
+    """A fresh database URL (and the name to drop afterwards, for PostgreSQL)."""
+    url = make_url(base)
+    if url.get_backend_name() == "sqlite":
+        path = Path(tempfile.mkdtemp()) / "bench.db"
+        return f"sqlite:///{path}", None
+    name = f"shop_bench_{uuid.uuid4().hex[:8]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--database", default="sqlite:///")
+    args = parser.parse_args()
+
+    url, dropped = scratch_database(args.database)
+    try:
+        migrate(url)
+        engine = make_engine(url)
+        insert_due_subscriptions(engine, args.count)
+        engine.dispose()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SHOP_")},
+            "SHOP_DATABASE_URL": url,
+            "SHOP_CLOCK": "2026-01-01T06:00:00+01:00",
+            "SHOP_LICENCE_SIGNING_KEY": generate_signing_key_b64(),
+        }
+        started = time.perf_counter()
+        runners = [
+            subprocess.Popen([str(SHOP), "jobs", "run"], env=env, stdout=subprocess.DEVNULL)
+            for _ in range(args.workers)
+        ]
+        codes = [runner.wait() for runner in runners]
+        elapsed = time.perf_counter() - started
+        print(
+            f"{args.count} subscriptions, {args.workers} runner(s), {make_url(url).drivername}: "
+            f"{elapsed:.1f} s, {args.count / elapsed:.1f} renewals/s, exit codes {codes}"
+        )
+    finally:
+        if dropped:
+            admin = make_url(args.database).set(drivername="postgresql")
+            dsn = admin.render_as_string(hide_password=False)
+            with psycopg.connect(dsn, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

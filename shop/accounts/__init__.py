@@ -1,0 +1,1 @@
+"""Who acts: operators (API tokens) and, later, customers."""

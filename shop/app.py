@@ -1,0 +1,165 @@
+"""``create_app(settings)``: wires plugins, database, templates and routes into Litestar."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from shop.clock import Clock
+from shop.db import make_engine
+from shop.plugins.manager import Plugins, get_plugin_manager
+from shop.settings import Settings
+from shop.web.api.admin import admin_router
+from shop.web.api.licences import licences_router
+from shop.web.api.orders import (
+    cancel_by_buyer,
+    create_order,
+    create_trial,
+    get_order,
+    licence_public_key,
+    order_document_pdf,
+)
+from shop.web.api.products import list_products
+from shop.web.api.subscriptions import subscriptions_router
+from shop.web.checkout_pages import (
+    add_to_cart,
+    cart_page,
+    checkout_page,
+    checkout_submit,
+    order_cancel,
+    order_page,
+    trial_submit,
+    update_cart,
+)
+from shop.web.deps import (
+    Shop,
+    add_content_language,
+    deliver_mail_after_response,
+    provide_db,
+    provide_enabled,
+    provide_shop,
+    provide_translator,
+)
+from shop.web.pages import catalog, home, product_page
+from shop.web.problems import handle_error
+from shop.web.subscription_pages import (
+    subscription_cancel,
+    subscription_page,
+    switch_apply,
+    switch_page,
+    switch_preview,
+    switch_withdraw,
+)
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    translated: str = context["t"].translations.gettext(message)
+    return translated
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    translated: str = context["t"].translations.ngettext(singular, plural, n)
+    return translated
+
+
+def template_environment(settings: Settings) -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(settings.templates_dir)]),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Translations are per request: the callables read the request's translator.
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _derive(settings: Settings, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived from SHOP_SECRET_KEY."""
+    return hashlib.sha256(purpose + b":" + settings.secret_key.encode()).digest()
+
+
+def create_app(settings: Settings | None = None, *, plugins: Plugins | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    templates = template_environment(settings)
+    shop = Shop(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        plugins=plugins or Plugins(get_plugin_manager()),
+        clock=Clock.from_setting(settings.clock, settings.timezone),
+        templates=templates,
+    )
+
+    def on_shutdown() -> None:
+        shop.engine.dispose()
+
+    engine = JinjaTemplateEngine.from_environment(templates)
+    handlers: list[Any] = [
+        home,
+        catalog,
+        product_page,
+        add_to_cart,
+        update_cart,
+        cart_page,
+        checkout_page,
+        checkout_submit,
+        order_page,
+        order_cancel,
+        trial_submit,
+        subscription_page,
+        switch_page,
+        switch_preview,
+        switch_apply,
+        switch_withdraw,
+        subscription_cancel,
+        list_products,
+        create_order,
+        get_order,
+        cancel_by_buyer,
+        order_document_pdf,
+        create_trial,
+        licence_public_key,
+        admin_router,
+        subscriptions_router,
+        licences_router,
+        create_static_files_router(path="/static", directories=[settings.static_dir]),
+    ]
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "shop": Provide(provide_shop, sync_to_thread=False),
+            "db": Provide(provide_db),
+            "enabled": Provide(provide_enabled, sync_to_thread=True),
+            "t": Provide(provide_translator, sync_to_thread=False),
+        },
+        exception_handlers={Exception: handle_error},
+        template_config=TemplateConfig(engine=engine),
+        middleware=[CookieBackendConfig(secret=_derive(settings, b"session")).middleware],
+        csrf_config=CSRFConfig(
+            secret=_derive(settings, b"csrf").hex(),
+            cookie_name="shop_csrf",
+            # Integrations authenticate with tokens or signatures, not cookies.
+            exclude=["/api/", "/webhooks/"],
+        ),
+        openapi_config=OpenAPIConfig(title=settings.shop_name, version="1.0.0", path="/schema"),
+        state=State({"shop": shop}),
+        on_shutdown=[on_shutdown],
+        before_send=[add_content_language],
+        after_response=deliver_mail_after_response,
+        debug=settings.debug,
+    )

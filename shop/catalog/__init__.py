@@ -1,0 +1,1 @@
+"""What the shop sells: products from package-line plugins, currencies, prices."""

@@ -1,0 +1,276 @@
+"""The ``shop`` command for operators."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from alembic import command
+from sqlalchemy import inspect
+from sqlmodel import Session
+
+from shop.accounts.tokens import create_token
+from shop.app import template_environment
+from shop.clock import Clock
+from shop.db import alembic_config, make_engine, migrate, session_scope
+from shop.demo import seed_demo
+from shop.licences.keys import (
+    Grant,
+    InvalidLicenceKey,
+    InvalidSigningKey,
+    generate_signing_key_b64,
+    load_public_key,
+    load_signing_key,
+    verify_key,
+)
+from shop.mail import deliver_pending
+from shop.orders.lifecycle import expire_due
+from shop.orders.models import Order
+from shop.orders.notifications import notify
+from shop.plugins.manager import PluginError, Plugins, get_plugin_manager
+from shop.plugins.state import (
+    EssentialPlugin,
+    UnknownPlugin,
+    enabled_names,
+    enabled_view,
+    set_enabled,
+)
+from shop.settings import Settings
+from shop.subscriptions.renewals import count_due, invoice_renewals, run_renewals
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _clock(settings: Settings) -> Clock:
+    return Clock.from_setting(settings.clock, settings.timezone)
+
+
+def _plugins() -> Plugins:
+    try:
+        return Plugins(get_plugin_manager())
+    except PluginError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """Run and operate the licence shop."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the shop; on an empty database, create the schema and the demo catalog."""
+    import uvicorn
+
+    from shop.app import create_app
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    empty = not inspect(engine).has_table("alembic_version")
+    migrate(settings.database_url)
+    if empty:
+        with session_scope(engine) as session:
+            seed_demo(session, _clock(settings).now())
+        click.echo("Created the database with the demo catalog.")
+    engine.dispose()
+    click.echo(f"Serving the shop at http://{host}:{port}/")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    migrate(_settings().database_url)
+    click.echo("Database is up to date.")
+
+
+@db.command("revision")
+@click.argument("message")
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    command.revision(alembic_config(_settings().database_url), message, autogenerate=True)
+
+
+@main.group()
+def plugins() -> None:
+    """List, enable and disable plugins."""
+
+
+@plugins.command("list")
+def plugins_list() -> None:
+    """Every installed plugin and whether it is on."""
+    settings, installed = _settings(), _plugins()
+    with session_scope(make_engine(settings.database_url)) as session:
+        on = enabled_names(session, installed)
+    for info in installed.infos.values():
+        state = "enabled " if info.name in on else "disabled"
+        origin = "built-in" if info.builtin else (info.distribution or "registered")
+        click.echo(f"{info.name:<20} {state}  {origin:<16} {info.description}")
+
+
+def _toggle(name: str, enabled: bool) -> None:
+    settings, installed = _settings(), _plugins()
+    try:
+        with session_scope(make_engine(settings.database_url)) as session:
+            set_enabled(session, installed, name, enabled, _clock(settings).now())
+    except UnknownPlugin:
+        raise click.ClickException(
+            f"no plugin is called {name!r} (see: shop plugins list)"
+        ) from None
+    except EssentialPlugin:
+        raise click.ClickException(f"the plugin {name!r} is essential and stays enabled") from None
+    click.echo(f"{name} {'enabled' if enabled else 'disabled'}.")
+
+
+@plugins.command("enable")
+@click.argument("name")
+def plugins_enable(name: str) -> None:
+    """Switch a plugin on."""
+    _toggle(name, True)
+
+
+@plugins.command("disable")
+@click.argument("name")
+def plugins_disable(name: str) -> None:
+    """Switch a plugin off; its products, currency or method vanish at once."""
+    _toggle(name, False)
+
+
+@main.group()
+def jobs() -> None:
+    """Work that falls due with time."""
+
+
+@jobs.command("run")
+def jobs_run() -> None:
+    """Run everything due at the clock's now: renewals and pending cancellations, expiries
+    of unpaid renewals, quotes, unpaid orders and trials, then the outbox. Safe to run twice
+    or in parallel."""
+    settings = _settings()
+    clock = _clock(settings)
+    installed = _plugins()
+    engine = make_engine(settings.database_url)
+    templates = template_environment(settings)
+    now, today = clock.now(), clock.today()
+    with session_scope(engine) as session:
+        total = count_due(session, today)
+
+    def invoice(session: Session, order: Order) -> None:
+        notify(session, templates, enabled_view(session, installed), settings, order, now)
+
+    with click.progressbar(length=total, label="Renewals", show_pos=True) as bar:
+        report = run_renewals(
+            engine,
+            lambda session: enabled_view(session, installed),
+            today,
+            now,
+            timedelta(days=settings.grace_days),
+            on_batch=bar.update,
+        )
+    invoiced = invoice_renewals(engine, invoice)
+    with session_scope(engine) as session:
+        expiry = expire_due(session, now)
+    click.echo(
+        f"Renewed {report.renewed} subscription(s), ended {report.cancelled} cancelled one(s), "
+        f"expired {report.expired} unpaid one(s); {invoiced} invoice(s) written."
+    )
+    click.echo(
+        f"Expired {expiry.quotes} quote(s), {expiry.orders} unpaid order(s), "
+        f"{expiry.trials} trial(s)."
+    )
+    if settings.smtp_url:
+        with session_scope(engine) as session:
+            sent = deliver_pending(session, settings.smtp_url, settings.mail_from, clock.now())
+        click.echo(f"Sent {sent} e-mail(s).")
+    engine.dispose()
+
+
+@main.group()
+def admin() -> None:
+    """Operator access."""
+
+
+@admin.command("token")
+@click.argument("name")
+def admin_token(name: str) -> None:
+    """Create an operator API token for NAME and print it (shown only once)."""
+    settings = _settings()
+    with session_scope(make_engine(settings.database_url)) as session:
+        token = create_token(session, name, _clock(settings).now())
+    click.echo(token)
+
+
+@main.group()
+def licence() -> None:
+    """Licence keys (R6): check one offline, make a signing key."""
+
+
+def _grant_lines(grant: Grant) -> list[str]:
+    """What a key grants, one "label: value" line each."""
+    paid_until = "-" if grant.paid_until is None else f"{grant.paid_until} (exclusive)"
+    lines = [
+        ("licence id", str(grant.licence_id)),
+        ("e-mail", grant.email),
+        ("product", grant.product),
+        *(("quantity", f"{sku} = {n}") for sku, n in grant.quantities.items()),
+        ("status", grant.status),
+        ("paid until", paid_until),
+        ("issued at", grant.issued_at.isoformat()),
+    ]
+    if grant.support is not None:
+        lines.append(("support", grant.support))
+    return [f"{label + ':':<12} {value}" for label, value in lines]
+
+
+@licence.command("verify")
+@click.argument("key")
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM public key to check against; default: the configured signing key's.",
+)
+def licence_verify(key: str, public_key_file: Path | None) -> None:
+    """Check KEY offline and print what it grants ("-" reads the key from stdin)."""
+    if key == "-":
+        key = sys.stdin.read()
+    try:
+        if public_key_file is not None:
+            public_key = load_public_key(public_key_file.read_text(encoding="utf-8"))
+        else:
+            public_key = load_signing_key(_settings(), create=False).public_key()
+    except InvalidSigningKey as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        grant = verify_key(key, public_key)
+    except InvalidLicenceKey as exc:
+        click.echo(f"invalid licence key: {exc}", err=True)
+        sys.exit(1)
+    for line in _grant_lines(grant):
+        click.echo(line)
+
+
+@licence.command("keygen")
+def licence_keygen() -> None:
+    """Print a new private key for SHOP_LICENCE_SIGNING_KEY."""
+    click.echo(generate_signing_key_b64())
+    click.echo(
+        "Keep this secret: whoever holds it can issue licence keys. "
+        "Set it as SHOP_LICENCE_SIGNING_KEY.",
+        err=True,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""Quote and invoice PDFs (R9) in the order's language and currency, drawn with reportlab.
+
+Every label goes through the Translator (R34) and every amount through ``Translator.money``
+(R15), so the PDF says exactly what the web page says. The standard PDF fonts cannot show
+"€" or Babel's no-break spaces reliably, hence the bundled Vera TrueType fonts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Literal
+from xml.sax.saxutils import escape
+
+import reportlab  # type: ignore[import-untyped,unused-ignore]
+from reportlab.lib import colors  # type: ignore[import-untyped,unused-ignore]
+from reportlab.lib.enums import TA_RIGHT  # type: ignore[import-untyped,unused-ignore]
+from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped,unused-ignore]
+from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped,unused-ignore]
+from reportlab.lib.units import mm  # type: ignore[import-untyped,unused-ignore]
+from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped,unused-ignore]
+from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped,unused-ignore]
+from reportlab.platypus import (  # type: ignore[import-untyped,unused-ignore]
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from shop.i18n import Translator
+from shop.money import Money
+
+FONT = "ShopVera"
+FONT_BOLD = "ShopVera-Bold"
+MARGIN = 18 * mm
+FRAME_PADDING = 6  # SimpleDocTemplate's frame pads inside the margins; wider tables stick out
+LEFT = MARGIN + FRAME_PADDING
+RIGHT = A4[0] - MARGIN - FRAME_PADDING
+CONTENT_WIDTH = RIGHT - LEFT
+MUTED = colors.HexColor("#555555")
+RULE = colors.HexColor("#BBBBBB")
+
+# Spaces Babel may emit that Vera has no glyph for; shown as the no-break space it does have.
+_SPACES_WITHOUT_GLYPH = str.maketrans({"\u202f": "\xa0", "\u2009": "\xa0", "\u2007": "\xa0"})
+
+
+@dataclass(frozen=True)
+class Party:
+    """Seller or buyer as printed; ``country`` is an ISO 3166 code, shown by name."""
+
+    name: str
+    organisation: str
+    email: str
+    country: str
+    tax_number: str | None  # R11: stored and printed, no VAT charged
+    address_lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    """One charged line; amounts are already rounded once by the order code (R15)."""
+
+    description: str  # already translated
+    quantity: int
+    unit_price: Money
+    total: Money
+    period: str = ""  # already translated, e.g. "per year"
+
+
+@dataclass(frozen=True)
+class OrderDocument:
+    """Everything a quote or invoice shows, as plain values filled by the order code."""
+
+    kind: Literal["quote", "invoice"]
+    number: str
+    issued_on: date
+    valid_until: date | None  # quotes only (R7: 30 days)
+    locale: str
+    seller: Party
+    buyer: Party
+    po_number: str | None  # R7: printed, not a way to pay
+    reseller_for: str | None  # R7: the end customer's name and e-mail
+    lines: tuple[DocumentLine, ...]
+    total: Money
+    paid: Money
+    payment_instructions: tuple[str, ...]  # already translated, order number as reference
+    exchange_rate_note: str | None  # R14: the frozen rate, already translated
+
+    @property
+    def due(self) -> Money:
+        return self.total - self.paid
+
+
+@cache
+def _register_fonts() -> None:
+    """Register Vera once per process; reportlab's font registry is global."""
+    fonts = Path(reportlab.__file__).parent / "fonts"
+    pdfmetrics.registerFont(TTFont(FONT, str(fonts / "Vera.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(fonts / "VeraBd.ttf")))
+    pdfmetrics.registerFontFamily(
+        FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD
+    )
+
+
+def _styles() -> dict[str, Any]:
+    base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13)
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5, textColor=MUTED),
+        "small_right": ParagraphStyle(
+            "small_right",
+            parent=base,
+            fontSize=8,
+            leading=10.5,
+            textColor=MUTED,
+            alignment=TA_RIGHT,
+        ),
+        "bold": ParagraphStyle("bold", parent=base, fontName=FONT_BOLD),
+        "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
+        "right_bold": ParagraphStyle(
+            "right_bold", parent=base, fontName=FONT_BOLD, alignment=TA_RIGHT
+        ),
+        # An amount never breaks inside "DZD 1.456.789,25", even if it must overflow.
+        "amount": ParagraphStyle("amount", parent=base, alignment=TA_RIGHT, splitLongWords=0),
+        "amount_bold": ParagraphStyle(
+            "amount_bold", parent=base, fontName=FONT_BOLD, alignment=TA_RIGHT, splitLongWords=0
+        ),
+        "title": ParagraphStyle("title", parent=base, fontName=FONT_BOLD, fontSize=20, leading=24),
+        "heading": ParagraphStyle(
+            "heading", parent=base, fontName=FONT_BOLD, fontSize=10.5, leading=14, spaceAfter=2
+        ),
+    }
+
+
+def _text(value: str) -> str:
+    """Plain text made safe for Paragraph markup and for the font's glyphs."""
+    return escape(value.translate(_SPACES_WITHOUT_GLYPH))
+
+
+def _titles(kind: str, t: Translator) -> tuple[str, str, str]:
+    """Title, number label and date label; literal msgids so extraction finds them."""
+    if kind == "quote":
+        return t.gettext("Quote"), t.gettext("Quote number"), t.gettext("Quote date")
+    return t.gettext("Invoice"), t.gettext("Invoice number"), t.gettext("Invoice date")
+
+
+def _party(party: Party, t: Translator, s: dict[str, Any]) -> list[Any]:
+    """A seller or buyer block: organisation first, as on a letterhead; blank fields left out."""
+    first, *rest = [name for name in (party.organisation, party.name) if name] or [""]
+    lines = [*rest, *party.address_lines]
+    lines.append(t.country(party.country) if party.country else "")
+    lines.append(party.email)
+    if party.tax_number:
+        lines.append(t.gettext("VAT/tax number: %(number)s", number=party.tax_number))
+    rows = [Paragraph(f"<b>{_text(first)}</b>", s["body"])]
+    return rows + [Paragraph(_text(line), s["body"]) for line in lines if line]
+
+
+def _header(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
+    """Seller top left; title, number, dates and PO number top right."""
+    title, number_label, date_label = _titles(doc.kind, t)
+    facts = [(number_label, doc.number), (date_label, t.date(doc.issued_on, "long"))]
+    if doc.valid_until is not None:
+        facts.append((t.gettext("Valid until"), t.date(doc.valid_until, "long")))
+    if doc.po_number:
+        facts.append((t.gettext("Your purchase order number"), doc.po_number))
+    fact_table = Table(
+        [[Paragraph(_text(k), s["small"]), Paragraph(_text(v), s["right"])] for k, v in facts],
+        colWidths=[48 * mm, 37 * mm],
+        style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)],
+    )
+    right = [Paragraph(_text(title), s["title"]), Spacer(1, 4 * mm), fact_table]
+    return Table(
+        [[_party(doc.seller, t, s), right]],
+        colWidths=[CONTENT_WIDTH - 85 * mm, 85 * mm],
+        style=[
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ],
+    )
+
+
+def _customer(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> list[Any]:
+    flow = [Paragraph(_text(t.gettext("Customer")), s["heading"]), *_party(doc.buyer, t, s)]
+    if doc.reseller_for:
+        line = t.gettext("End customer: %(customer)s", customer=doc.reseller_for)
+        flow += [Spacer(1, 2 * mm), Paragraph(_text(line), s["body"])]
+    return flow
+
+
+def _lines_table(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
+    """Lines, then total, amount paid and amount due; amounts right-aligned."""
+    head = [
+        t.gettext("Description"),
+        t.gettext("Quantity"),
+        t.gettext("Unit price"),
+        t.gettext("Amount"),
+    ]
+    rows: list[list[Any]] = [
+        [Paragraph(_text(head[0]), s["bold"])]
+        + [Paragraph(_text(h), s["right_bold"]) for h in head[1:]]
+    ]
+    for line in doc.lines:
+        unit = [Paragraph(_text(t.money(line.unit_price)), s["amount"])]
+        if line.period:
+            unit.append(Paragraph(_text(line.period), s["small_right"]))
+        rows.append(
+            [
+                Paragraph(_text(line.description), s["body"]),
+                Paragraph(str(line.quantity), s["right"]),
+                unit,
+                Paragraph(_text(t.money(line.total)), s["amount"]),
+            ]
+        )
+    first_total = len(rows)
+    for label, amount, bold in (
+        (t.gettext("Total"), doc.total, False),
+        (t.gettext("Amount paid"), doc.paid, False),
+        (t.gettext("Amount due"), doc.due, True),
+    ):
+        rows.append(
+            [
+                "",
+                Paragraph(_text(label), s["right_bold" if bold else "right"]),
+                "",
+                Paragraph(_text(t.money(amount)), s["amount_bold" if bold else "amount"]),
+            ]
+        )
+    return Table(
+        rows,
+        colWidths=[CONTENT_WIDTH - 100 * mm, 22 * mm, 38 * mm, 40 * mm],
+        repeatRows=1,
+        style=TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("LINEBELOW", (0, 1), (-1, first_total - 1), 0.3, RULE),
+                ("SPAN", (1, first_total), (2, first_total)),
+                ("SPAN", (1, first_total + 1), (2, first_total + 1)),
+                ("SPAN", (1, first_total + 2), (2, first_total + 2)),
+                ("LINEABOVE", (1, first_total + 2), (-1, first_total + 2), 0.8, colors.black),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                # Text lines up with the paragraphs above and below the table.
+                ("LEFTPADDING", (0, 0), (0, -1), 0),
+                ("RIGHTPADDING", (-1, 0), (-1, -1), 0),
+            ]
+        ),
+    )
+
+
+def _closing(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> list[Any]:
+    """VAT statement (R11), rate note (R14), how to pay (R12) and a quote's validity (R7)."""
+    flow: list[Any] = [
+        Paragraph(_text(t.gettext("Prices without VAT: no VAT is charged for now.")), s["small"])
+    ]
+    if doc.exchange_rate_note:
+        flow.append(Paragraph(_text(doc.exchange_rate_note), s["small"]))
+    flow.append(Spacer(1, 6 * mm))
+    if doc.due.amount <= 0 and doc.kind == "invoice":
+        flow.append(Paragraph(_text(t.gettext("Paid in full. Thank you.")), s["bold"]))
+    elif doc.payment_instructions:
+        payment = [Paragraph(_text(t.gettext("How to pay")), s["heading"])]
+        payment += [Paragraph(_text(line), s["body"]) for line in doc.payment_instructions]
+        flow.append(KeepTogether(payment))
+    if doc.kind == "quote" and doc.valid_until is not None:
+        days = (doc.valid_until - doc.issued_on).days
+        validity = t.ngettext(
+            "This quote is valid for %(num)s day, until %(date)s.",
+            "This quote is valid for %(num)s days, until %(date)s.",
+            days,
+            date=t.date(doc.valid_until, "long"),
+        )
+        flow += [Spacer(1, 4 * mm), Paragraph(_text(validity), s["body"])]
+    return flow
+
+
+def render_pdf(doc: OrderDocument, t: Translator) -> bytes:
+    """The quote or invoice as an A4 PDF in ``t``'s language, with title and language set."""
+    _register_fonts()
+    s = _styles()
+    title, _number_label, _date_label = _titles(doc.kind, t)
+    full_title = f"{title} {doc.number}"
+    footer = " · ".join([doc.seller.organisation or doc.seller.name, full_title])
+
+    def on_page(canvas: Any, template: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7.5)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(LEFT, 10 * mm, footer.translate(_SPACES_WITHOUT_GLYPH))
+        page = t.gettext("Page %(page)s", page=canvas.getPageNumber())
+        canvas.drawRightString(RIGHT, 10 * mm, page)
+        canvas.restoreState()
+
+    buffer = BytesIO()
+    template = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=full_title,
+        author=doc.seller.organisation or doc.seller.name,
+        subject=full_title,
+        creator="licence shop",
+        lang=t.locale,  # the language actually printed
+    )
+    story = [
+        _header(doc, t, s),
+        Spacer(1, 10 * mm),
+        *_customer(doc, t, s),
+        Spacer(1, 8 * mm),
+        _lines_table(doc, t, s),
+        Spacer(1, 3 * mm),
+        *_closing(doc, t, s),
+    ]
+    template.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buffer.getvalue()

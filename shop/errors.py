@@ -1,0 +1,57 @@
+"""Errors a user can cause, each with a stable ``code`` and a translatable message.
+
+The web layer turns a ``ShopError`` into application/problem+json (API) or a page with the
+message (storefront); ``title`` and ``detail`` are message ids, translated there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shop.catalog.products import N_
+
+TITLES = {
+    "validation_error": N_("The request is not valid"),
+    "not_found": N_("Not found"),
+    "unauthorized": N_("Operator token required"),
+    "currency_not_allowed": N_("Currency not allowed"),
+    "currency_unknown": N_("Unknown currency"),
+    "exchange_rate_missing": N_("No exchange rate set"),
+    "plugin_disabled": N_("Not available"),
+    "plugin_essential": N_("Plugin cannot be disabled"),
+    "method_not_allowed": N_("Method not allowed"),
+    "internal_error": N_("Something went wrong on our side"),
+    "forbidden": N_("Not allowed"),
+    "switch_not_allowed": N_("Upgrade or Downgrade is not available"),
+    "licence_exists": N_("This e-mail address already has a licence"),
+    "unknown_product": N_("Unknown product"),
+    "not_for_sale": N_("Not for sale"),
+    "no_trial": N_("No free trial"),
+    "method_not_available": N_("Payment method not available"),
+    "currency_mismatch": N_("Wrong currency"),
+    "order_closed": N_("Order closed"),
+    "order_paid": N_("Order already paid"),
+    "order_not_cancellable": N_("Order cannot be cancelled"),
+}
+
+
+class ShopError(Exception):
+    def __init__(self, status: int, code: str, detail: str, **params: Any) -> None:
+        super().__init__(f"{code}: {detail % params if params else detail}")
+        self.status = status
+        self.code = code
+        self.title = TITLES.get(code, TITLES["validation_error"])
+        self.detail = detail
+        self.params = params
+        self.field: str | None = None
+        self.reason: str | None = None
+
+    def with_reason(self, reason: str) -> ShopError:
+        """A machine word for why (e.g. why switching is not allowed)."""
+        self.reason = reason
+        return self
+
+    def on_field(self, field: str) -> ShopError:
+        """Name the input field this error is about (shown beside it on forms)."""
+        self.field = field
+        return self

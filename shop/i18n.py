@@ -1,0 +1,117 @@
+"""Languages (R34): de, nl and en through Babel message catalogs; money and dates by Babel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from babel.support import NullTranslations, Translations
+
+from shop.money import Money
+
+LOCALES = ("de", "nl", "en")
+DEFAULT_LOCALE = "en"
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """Language tags from an Accept-Language header, best first (q=0 dropped)."""
+    weighted = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)  # a preference weight, not money
+                except ValueError:
+                    quality = 0.0
+        if tag and quality > 0:
+            weighted.append((-quality, position, tag.strip()))
+    return [tag for _q, _p, tag in sorted(weighted)]
+
+
+def negotiate(*choices: str | None, accept_language: str | None = None) -> str:
+    """The first supported locale among explicit choices (URL, cookie), else the header's."""
+    for choice in choices:
+        if choice and choice.lower() in LOCALES:
+            return choice.lower()
+    for tag in parse_accept_language(accept_language):
+        language = tag.replace("_", "-").split("-")[0].lower()
+        if language in LOCALES:
+            return language
+    return DEFAULT_LOCALE
+
+
+@cache
+def _translations(locales_dir: Path, locale: str) -> NullTranslations:
+    return Translations.load(str(locales_dir), [locale], "messages")
+
+
+@cache
+def country_names(locale: str) -> dict[str, str]:
+    """ISO 3166 alpha-2 codes and their names in ``locale``, sorted by name."""
+    territories = Locale.parse(locale).territories
+    pairs = [
+        (code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()
+    ]
+    return dict(sorted(pairs, key=lambda pair: pair[1]))
+
+
+def is_country(code: str) -> bool:
+    return code in country_names(DEFAULT_LOCALE) and code not in {"ZZ", "XK", "EU", "EZ", "UN"}
+
+
+class CountryName(str):
+    """A country code in a message's parameters: shown as the country's name."""
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Everything language-dependent for one request: messages, money, dates."""
+
+    locale: str
+    translations: NullTranslations
+
+    @classmethod
+    def for_locale(cls, locales_dir: Path, locale: str) -> Translator:
+        return cls(locale, _translations(locales_dir, locale))
+
+    def gettext(self, message: str, **params: Any) -> str:
+        text = self.translations.gettext(message)
+        if not params:
+            return text
+        shown = {k: self.country(v) if isinstance(v, CountryName) else v for k, v in params.items()}
+        return text % shown
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        text = self.translations.ngettext(singular, plural, n)
+        return text % {"num": n, **params}
+
+    def money(self, money: Money) -> str:
+        return format_currency(money.amount, money.currency, locale=self.locale)
+
+    def date(self, value: date | datetime, format: str = "medium") -> str:
+        if isinstance(value, datetime):
+            return format_datetime(value, format, locale=self.locale)
+        return format_date(value, format, locale=self.locale)
+
+    def period(self, months: int | None) -> str:
+        """How often a price is charged: "per year", "per month", "one-time"."""
+        if months is None:
+            return self.gettext("one-time")
+        if months == 12:
+            return self.gettext("per year")
+        return self.ngettext("per month", "every %(num)s months", months)
+
+    def country(self, code: str) -> str:
+        return country_names(self.locale).get(code, code)
+
+    def language_name(self, locale: str) -> str:
+        return (Locale.parse(locale).get_display_name(locale) or locale).capitalize()

@@ -1,0 +1,112 @@
+"""Orders, their lines and the payments received, as stored."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Column, Field, SQLModel
+
+from shop.db import ExactDecimal
+
+
+class OrderStatus(StrEnum):
+    QUOTE = "quote"
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class OrderKind(StrEnum):
+    NEW = "new"
+    RENEWAL = "renewal"
+    SWITCH = "switch"
+
+
+def money_column() -> Column:  # type: ignore[type-arg]
+    return Column(ExactDecimal(), nullable=False)
+
+
+class NumberSequence(SQLModel, table=True):
+    """Gapless counters (R8): incremented inside the transaction that uses the number."""
+
+    __tablename__ = "number_sequence"
+
+    name: str = Field(primary_key=True, max_length=32)
+    last: int
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "shop_order"
+    # Never two renewal orders for one term (R21), whatever the number of workers.
+    __table_args__ = (UniqueConstraint("subscription_id", "renewal_term_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    token: str = Field(max_length=64, unique=True)
+    status: str = Field(max_length=16, index=True)
+    kind: str = Field(max_length=16)
+    email: str = Field(max_length=320, index=True)  # normalised
+    name: str = Field(max_length=200)
+    organisation: str | None = Field(default=None, max_length=200)
+    country: str = Field(max_length=2)
+    tax_number: str | None = Field(default=None, max_length=50)
+    po_number: str | None = Field(default=None, max_length=100)
+    reseller_customer_name: str | None = Field(default=None, max_length=200)
+    reseller_customer_email: str | None = Field(default=None, max_length=320)
+    locale: str = Field(max_length=5)
+    currency: str = Field(max_length=3)
+    total: Decimal = Field(sa_column=money_column())
+    paid_amount: Decimal = Field(sa_column=money_column())
+    payment_method: str = Field(max_length=32)
+    exchange_rate: Decimal | None = Field(default=None, sa_column=Column(ExactDecimal()))
+    exchange_margin: Decimal | None = Field(default=None, sa_column=Column(ExactDecimal()))
+    licence_id: int | None = Field(default=None, foreign_key="licence.id", index=True)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)
+    created_at: datetime
+    valid_until: datetime | None = None  # quotes: 30 days (R7)
+    expires_at: datetime | None = None  # unpaid orders: released after 30 days (R1)
+    paid_at: datetime | None = None
+    closed_at: datetime | None = None  # cancelled or expired
+    renewal_term_start: date | None = None  # renewals: the term this order pays for
+    maintenance_until: date | None = None  # maintenance renewals: the new end (R24)
+    review_reason: str | None = Field(default=None, max_length=300)  # e.g. co-terming (R27)
+    # Switch orders: the items and recurring total that apply once the setup fee is paid,
+    # prorated from the day quoted (R19).
+    switch_items: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    switch_recurring_total: Decimal | None = Field(default=None, sa_column=Column(ExactDecimal()))
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    position: int
+    sku: str = Field(max_length=100)
+    name: str = Field(max_length=200)  # message id, translated when shown
+    kind: str = Field(max_length=16)
+    quantity: int
+    unit_price: Decimal = Field(sa_column=money_column())
+    total: Decimal = Field(sa_column=money_column())
+    billing_period_months: int | None = None
+
+
+class Payment(SQLModel, table=True):
+    """Money received for an order; partial payments are kept and shown (R5)."""
+
+    __tablename__ = "payment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    amount: Decimal = Field(sa_column=money_column())
+    currency: str = Field(max_length=3)
+    method: str = Field(max_length=32)
+    reference: str | None = Field(default=None, max_length=200)
+    provider_event_id: str | None = Field(default=None, max_length=200, unique=True)  # R13
+    recorded_by: str | None = Field(default=None, max_length=100)
+    created_at: datetime

@@ -1,0 +1,79 @@
+"""The e-mails of an order, in the buyer's language (R34): queued in the outbox, sent by SMTP
+after the transaction commits (or kept for the operator when no SMTP is configured)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from jinja2 import Environment
+from sqlmodel import Session
+
+from shop.i18n import Translator
+from shop.licences.models import Licence
+from shop.mail import Attachment, queue_mail, render_mail
+from shop.money import Money
+from shop.orders.documents import document_filename, order_pdf
+from shop.orders.models import Order, OrderStatus
+from shop.orders.payments import order_lines, start_payment
+from shop.plugins.manager import EnabledPlugins
+from shop.settings import Settings
+
+RENEWAL_INVOICE = "renewal_due"  # the outbox kind of a renewal's invoice mail
+
+
+def order_url(settings: Settings, order: Order) -> str:
+    return f"{settings.public_url}/{order.locale}/orders/{order.token}"
+
+
+def notify(
+    session: Session,
+    env: Environment,
+    enabled: EnabledPlugins,
+    settings: Settings,
+    order: Order,
+    now: datetime,
+) -> None:
+    """Queue the mail that fits the order's state: quote, order received, payment received."""
+    t = Translator.for_locale(settings.locales_dir, order.locale)
+    start = start_payment(order, enabled, settings, t)
+    licence = session.get(Licence, order.licence_id) if order.licence_id else None
+    kind = {
+        OrderStatus.QUOTE: "quote",
+        OrderStatus.PENDING: "order_received",
+        OrderStatus.PAID: "payment_received",
+    }.get(OrderStatus(order.status))
+    if kind is None:
+        return
+    if kind == "order_received" and order.kind == "renewal":
+        kind = RENEWAL_INVOICE
+    context: dict[str, Any] = {
+        "order": order,
+        "lines": order_lines(session, order),
+        "instructions": start.instructions if start else (),
+        "licence": licence,
+        "order_url": order_url(settings, order),
+        "shop_name": settings.shop_name,
+        "money": lambda amount: Money.of(Decimal(amount), order.currency),
+    }
+    mail = render_mail(env, kind, t, **context)
+    attachment = None
+    if kind in ("quote", "order_received", RENEWAL_INVOICE):
+        attachment = Attachment(
+            document_filename(order, t),
+            "application/pdf",
+            order_pdf(session, order, enabled, settings, t),
+        )
+    queue_mail(
+        session,
+        to=order.email,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        locale=order.locale,
+        kind=kind,
+        now=now,
+        order_number=str(order.number),
+        attachment=attachment,
+    )

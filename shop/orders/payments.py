@@ -1,0 +1,231 @@
+"""Money received: allocate at checkout, debit when it arrives, activate when covered (R5).
+
+Partial payments are recorded and shown but activate nothing; the payment that covers the
+total marks the order paid, activates the licence (new key) and starts the first term.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlmodel import Session, select
+
+from shop.catalog.products import N_, Kind
+from shop.errors import ShopError
+from shop.i18n import Translator
+from shop.licences.maintenance_orders import apply_paid_maintenance
+from shop.licences.models import Licence
+from shop.licences.service import activate, reserve_for_order
+from shop.money import Money, minor_unit, quantize
+from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus, Payment
+from shop.payments.methods import PaymentRequest, PaymentStart
+from shop.plugins.manager import EnabledPlugins
+from shop.settings import Settings
+from shop.subscriptions.maintenance import maintenance_end_after_purchase
+from shop.subscriptions.models import Subscription, SubscriptionStatus
+from shop.subscriptions.service import apply_paid_renewal, apply_paid_switch, set_status
+from shop.subscriptions.terms import first_term
+
+
+def parse_amount(raw: object, currency: str) -> Decimal:
+    """A positive amount with at most the currency's minor digits, from a string or number."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise _amount_error()
+    try:
+        amount = Decimal(str(raw))
+    except InvalidOperation:
+        raise _amount_error() from None
+    if not amount.is_finite() or amount <= 0 or amount != quantize(amount, currency):
+        raise _amount_error()
+    return amount
+
+
+def _amount_error() -> ShopError:
+    return ShopError(
+        422, "validation_error", N_("The amount must be a positive number of the currency.")
+    ).on_field("amount")
+
+
+def order_lines(session: Session, order: Order) -> list[OrderLine]:
+    statement = select(OrderLine).where(OrderLine.order_id == order.id).order_by("position")
+    return list(session.exec(statement))
+
+
+def payments_of(session: Session, order: Order) -> list[Payment]:
+    statement = select(Payment).where(Payment.order_id == order.id).order_by("id")
+    return list(session.exec(statement))
+
+
+def record_payment(
+    session: Session,
+    enabled: EnabledPlugins,
+    settings: Settings,
+    order: Order,
+    *,
+    amount: Decimal,
+    currency: str,
+    method: str,
+    reference: str | None,
+    recorded_by: str | None,
+    now: datetime,
+    today: date,
+) -> Payment:
+    """Record money received for ``order``; only the order's currency counts (R13)."""
+    if currency != order.currency:
+        raise ShopError(
+            422,
+            "currency_mismatch",
+            N_("This order is payable in %(expected)s, not %(currency)s."),
+            expected=order.currency,
+            currency=currency,
+        ).on_field("currency")
+    if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+        raise ShopError(409, "order_closed", N_("This order is closed and takes no payment."))
+    if order.status == OrderStatus.PAID:
+        raise ShopError(409, "order_paid", N_("This order is already paid in full."))
+    lines = order_lines(session, order)
+    if order.status == OrderStatus.QUOTE and order.kind != OrderKind.NEW:
+        order.status = OrderStatus.PENDING  # a reviewed maintenance quote (R27)
+    if order.status == OrderStatus.QUOTE:
+        # Paying a quote passes the same one-licence check as a checkout (R1).
+        main = next(line for line in lines if line.kind != Kind.ADDON)
+        reserve_for_order(session, order, main.sku, {ln.sku: ln.quantity for ln in lines}, now)
+        order.status = OrderStatus.PENDING
+        order.payment_method = order.payment_method or method
+        ensure_subscription(session, order, lines, now)
+    payment = Payment(
+        order_id=order.id,  # type: ignore[arg-type]
+        amount=amount,
+        currency=currency,
+        method=method,
+        reference=reference,
+        recorded_by=recorded_by,
+        created_at=now,
+    )
+    session.add(payment)
+    order.paid_amount = order.paid_amount + amount
+    session.add(order)
+    session.flush()
+    if order.paid_amount >= order.total:
+        fulfil(session, enabled, settings, order, lines, now, today)
+    return payment
+
+
+def fulfil(
+    session: Session,
+    enabled: EnabledPlugins,
+    settings: Settings,
+    order: Order,
+    lines: list[OrderLine],
+    now: datetime,
+    today: date,
+) -> None:
+    """Paid in full: the licence goes active, a subscription starts its first term (R5, R22)."""
+    order.status = OrderStatus.PAID
+    order.paid_at = now
+    order.expires_at = None
+    session.add(order)
+    if order.subscription_id is None and order.kind != OrderKind.NEW:
+        apply_paid_maintenance(session, enabled, settings, order, today, now)  # R24, R26
+        return
+    if order.kind == OrderKind.SWITCH:
+        apply_paid_switch(session, settings, order, now)
+        return
+    if order.kind == OrderKind.RENEWAL:
+        apply_paid_renewal(session, settings, order, now)
+        return
+    main = next(line for line in lines if line.kind != Kind.ADDON)
+    quantities = {line.sku: line.quantity for line in lines}
+    product = enabled.products.get(main.sku)
+    support = product.support.name if product and product.support else None
+    if main.billing_period_months:
+        subscription = ensure_subscription(session, order, lines, now)
+        start, end = first_term(today, main.billing_period_months)
+        subscription.anchor, subscription.term_start, subscription.term_end = start, start, end
+        set_status(
+            session,
+            subscription,
+            SubscriptionStatus.ACTIVE,
+            "payment",
+            f"order {order.number} paid in full",
+            now,
+        )
+        paid_until = end
+    else:
+        paid_until = maintenance_end_after_purchase(today)  # R23: 12 months from payment
+    licence = session.get(Licence, order.licence_id)
+    assert licence is not None, "a pay-now order always holds its licence"
+    activate(session, licence, settings, main.sku, quantities, paid_until, support, now)
+    session.add(order)
+    session.flush()
+
+
+def outstanding(order: Order) -> Decimal:
+    return max(order.total - order.paid_amount, Decimal(0)).quantize(minor_unit(order.currency))
+
+
+def ensure_subscription(
+    session: Session, order: Order, lines: list[OrderLine], now: datetime
+) -> Subscription:
+    """The order's subscription, created pending until the order is paid (R5, R16)."""
+    if order.subscription_id is not None:
+        existing = session.get(Subscription, order.subscription_id)
+        assert existing is not None
+        return existing
+    main = next(line for line in lines if line.kind != Kind.ADDON)
+    assert main.billing_period_months is not None
+    subscription = Subscription(
+        token=secrets.token_urlsafe(24),
+        licence_id=order.licence_id,  # type: ignore[arg-type]
+        email=order.email,
+        country=order.country,
+        locale=order.locale,
+        payment_method=order.payment_method,
+        status=SubscriptionStatus.PENDING,
+        items=[{"sku": line.sku, "quantity": line.quantity} for line in lines],
+        currency=order.currency,
+        recurring_total=order.total,
+        billing_period_months=main.billing_period_months,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(subscription)
+    session.flush()
+    order.subscription_id = subscription.id
+    session.add(order)
+    return subscription
+
+
+def start_payment(
+    order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
+) -> PaymentStart | None:
+    """What the order's payment method tells the buyer now (instructions, redirect...).
+
+    A quote saved without a method shows how to pay it offline with each enabled method, so
+    the quote and its PDF carry the bank details and postal address (R7, R12).
+    """
+    if order.status not in (OrderStatus.PENDING, OrderStatus.QUOTE):
+        return None
+    request = PaymentRequest(
+        order_number=order.number,
+        order_token=order.token,
+        amount=Money(outstanding(order), order.currency),
+        email=order.email,
+        locale=order.locale,
+    )
+    method = enabled.payment_methods.get(order.payment_method)
+    if method is not None:
+        return method.start(request, settings, t)
+    if order.status != OrderStatus.QUOTE:
+        return None
+    offline = [
+        m for m in enabled.payment_methods.values() if m.offline and m.accepts(order.currency)
+    ]
+    instructions = tuple(
+        line
+        for m in offline
+        for line in (t.gettext(m.name) + ":", *m.start(request, settings, t).instructions)
+    )
+    return PaymentStart(instructions=instructions)

@@ -1,0 +1,1 @@
+"""Payments: the provider-neutral protocol a payment method plugin implements."""

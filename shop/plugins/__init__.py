@@ -1,0 +1,1 @@
+"""The plugin framework: hook specs, entry-point discovery, enabled state; the built-ins."""

@@ -1,0 +1,145 @@
+"""Discovery of plugins and the views of those the operator has enabled.
+
+The plugin manager is built once at start-up (``get_plugin_manager``); what changes at run
+time is only which plugins are enabled, read from the database by ``shop.plugins.state``.
+Disabled plugins are left out of hook calls with pluggy's ``subset_hook_caller``, so a
+disabled plugin's products and currencies vanish without a restart.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pluggy
+
+from shop.catalog.currencies import Currency
+from shop.catalog.products import Product, ProductLine
+from shop.payments.methods import PaymentMethod
+from shop.plugins import hookspecs
+
+ENTRY_POINT_GROUP = "shop.plugins"
+OWN_DISTRIBUTION = "licence-shop"
+# The shop cannot price anything without its base currency: EUR refuses to be disabled.
+ESSENTIAL = frozenset({"eur"})
+
+
+class PluginError(RuntimeError):
+    """Installed plugins contradict each other (e.g. two products with one sku)."""
+
+
+def get_plugin_manager(extra: Iterable[tuple[str, object]] = ()) -> pluggy.PluginManager:
+    """Load the hook specs and every plugin of the entry-point group, plus ``extra`` ones."""
+    pm = pluggy.PluginManager("shop")
+    pm.add_hookspecs(hookspecs)
+    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for name, plugin in extra:
+        pm.register(plugin, name)
+    pm.check_pending()
+    return pm
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    description: str
+    version: str | None
+    distribution: str | None
+    builtin: bool
+    essential: bool
+    hooks: tuple[str, ...]
+
+    @property
+    def enabled_by_default(self) -> bool:
+        # Installing a third-party package should not put products on sale by itself.
+        return self.builtin
+
+
+def _description(plugin: object) -> str:
+    """The first line of the plugin module's docstring."""
+    doc = inspect.getdoc(plugin) or ""
+    return doc.splitlines()[0] if doc else ""
+
+
+class Plugins:
+    """The installed plugins; ``enabled(...)`` gives a view without the disabled ones."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+        infos = []
+        for name, plugin in pm.list_name_plugin():
+            dist = dists.get(id(plugin))
+            dist_name = dist.metadata["name"] if dist is not None else None
+            infos.append(
+                PluginInfo(
+                    name=name,
+                    description=_description(plugin),
+                    version=dist.version if dist is not None else None,
+                    distribution=dist_name,
+                    builtin=dist_name == OWN_DISTRIBUTION,
+                    essential=name in ESSENTIAL,
+                    hooks=tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ())),
+                )
+            )
+        self.infos: dict[str, PluginInfo] = {i.name: i for i in sorted(infos, key=_order)}
+        everything = self.enabled(())
+        everything.check()
+        self.currency_codes = set(everything.currencies)
+        self.payment_method_codes = set(everything.payment_methods)
+
+    def enabled(self, disabled: Iterable[str]) -> EnabledPlugins:
+        remove = [p for name in disabled if (p := self.pm.get_plugin(name)) is not None]
+        return EnabledPlugins(self.pm, remove)
+
+
+def _order(info: PluginInfo) -> tuple[bool, str]:
+    return (not info.builtin, info.name)
+
+
+class EnabledPlugins:
+    """What the enabled plugins offer; built per request, cheap to build."""
+
+    def __init__(self, pm: pluggy.PluginManager, remove: list[object]) -> None:
+        self._pm = pm
+        self._remove = remove
+
+    def _collect(self, hook: str) -> list[Any]:
+        caller = self._pm.subset_hook_caller(hook, remove_plugins=self._remove)
+        # pluggy calls the last registered first; reverse for registration order.
+        return [item for result in reversed(caller()) for item in result]
+
+    @cached_property
+    def currencies(self) -> dict[str, Currency]:
+        return {c.code: c for c in self._collect("shop_currencies")}
+
+    @cached_property
+    def payment_methods(self) -> dict[str, PaymentMethod]:
+        return {m.code: m for m in self._collect("shop_payment_methods")}
+
+    @cached_property
+    def lines(self) -> list[ProductLine]:
+        lines: list[ProductLine] = self._collect("shop_product_lines")
+        return sorted(lines, key=lambda line: (line.position, line.code))
+
+    @cached_property
+    def products(self) -> dict[str, Product]:
+        return {p.sku: p for line in self.lines for p in line.products}
+
+    def line_of(self, sku: str) -> ProductLine | None:
+        return next((ln for ln in self.lines if any(p.sku == sku for p in ln.products)), None)
+
+    def check(self) -> None:
+        """Refuse contradictory plugins: duplicate currency codes, skus or line codes."""
+        for what, codes in (
+            ("currency", [c.code for c in self._collect("shop_currencies")]),
+            ("payment method", [m.code for m in self._collect("shop_payment_methods")]),
+            ("line", [line.code for line in self.lines]),
+            ("sku", [p.sku for line in self.lines for p in line.products]),
+        ):
+            dupes = sorted({c for c in codes if codes.count(c) > 1})
+            if dupes:
+                raise PluginError(f"more than one plugin declares the {what} {', '.join(dupes)}")

@@ -1,0 +1,60 @@
+"""Which plugins the operator has enabled, kept in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, Session, SQLModel, select
+
+from shop.plugins.manager import EnabledPlugins, PluginInfo, Plugins
+
+
+class PluginState(SQLModel, table=True):
+    __tablename__ = "plugin_state"
+
+    name: str = Field(primary_key=True, max_length=100)
+    enabled: bool
+    changed_at: datetime
+
+
+class UnknownPlugin(LookupError):
+    pass
+
+
+class EssentialPlugin(ValueError):
+    pass
+
+
+def enabled_names(session: Session, plugins: Plugins) -> set[str]:
+    """Names of the plugins that are on: the stored choice, else the plugin's default."""
+    stored = {row.name: row.enabled for row in session.exec(select(PluginState))}
+    return {
+        name
+        for name, info in plugins.infos.items()
+        if info.essential or stored.get(name, info.enabled_by_default)
+    }
+
+
+def enabled_view(session: Session, plugins: Plugins) -> EnabledPlugins:
+    on = enabled_names(session, plugins)
+    return plugins.enabled(name for name in plugins.infos if name not in on)
+
+
+def set_enabled(
+    session: Session, plugins: Plugins, name: str, enabled: bool, now: datetime
+) -> PluginInfo:
+    """Switch a plugin on or off; takes effect for the next request, without a restart."""
+    info = plugins.infos.get(name)
+    if info is None:
+        raise UnknownPlugin(name)
+    if info.essential and not enabled:
+        raise EssentialPlugin(name)
+    row = session.get(PluginState, name)
+    if row is None:
+        session.add(PluginState(name=name, enabled=enabled, changed_at=now))
+    else:
+        row.enabled = enabled
+        row.changed_at = now
+        session.add(row)
+    session.flush()
+    return info

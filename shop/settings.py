@@ -1,0 +1,85 @@
+"""Settings come from the environment (``SHOP_*``); nothing secret lives in the code."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _lines(value: str) -> tuple[str, ...]:
+    """A multi-line setting: lines separated by "|" or newlines."""
+    return tuple(part.strip() for part in value.replace("|", "\n").splitlines() if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///shop.db"
+    clock: str | None = None
+    timezone: str = "Europe/Berlin"
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    shop_name: str = "Licence Shop"
+    default_locale: str = "en"
+    locales_dir: Path = ROOT / "locales"
+    templates_dir: Path = ROOT / "templates"
+    static_dir: Path = ROOT / "static"
+    debug: bool = False
+    # Ed25519 private key for licence keys (R6): base64 of the 32 raw bytes. Unset: a key
+    # file in the working directory, created on first use (fine for a demo, not production).
+    licence_signing_key: str | None = field(default=None, repr=False)
+    licence_key_file: Path = Path("licence-signing-key.pem")
+    smtp_url: str | None = None  # smtp://host:port; unset: e-mails stay in the outbox
+    mail_from: str = "shop@example.com"
+    public_url: str = "http://127.0.0.1:8000"  # links in e-mails and documents
+    grace_days: int = 14  # an unpaid renewal expires the subscription after this (R21)
+    # The seller as printed on quotes and invoices, and the offline payment details (R12).
+    seller_name: str = "Licence Shop GmbH"
+    seller_address: tuple[str, ...] = ("Musterstraße 1", "10115 Berlin", "Germany")
+    seller_tax_number: str | None = "DE123456789"
+    bank_account_holder: str = "Licence Shop GmbH"
+    bank_iban: str = "DE02 1203 0000 0000 2020 51"
+    bank_bic: str = "BYLADEM1001"
+    bank_name: str = "Deutsche Kreditbank Berlin"
+    cheque_payee: str = "Licence Shop GmbH"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for variable, (name, convert) in ENVIRONMENT.items():
+            if raw := env.get(variable):
+                values[name] = convert(raw)
+        return cls(**values)
+
+
+def _flag(value: str) -> bool:
+    return value.lower() in {"1", "true", "yes"}
+
+
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "SHOP_DATABASE_URL": ("database_url", str),
+    "SHOP_CLOCK": ("clock", str),
+    "SHOP_TIMEZONE": ("timezone", str),
+    "SHOP_SECRET_KEY": ("secret_key", str),
+    "SHOP_NAME": ("shop_name", str),
+    "SHOP_DEBUG": ("debug", _flag),
+    "SHOP_LICENCE_SIGNING_KEY": ("licence_signing_key", str),
+    "SHOP_LICENCE_KEY_FILE": ("licence_key_file", Path),
+    "SHOP_SMTP_URL": ("smtp_url", str),
+    "SHOP_MAIL_FROM": ("mail_from", str),
+    "SHOP_PUBLIC_URL": ("public_url", lambda v: v.rstrip("/")),
+    "SHOP_GRACE_DAYS": ("grace_days", int),
+    "SHOP_SELLER_NAME": ("seller_name", str),
+    "SHOP_SELLER_ADDRESS": ("seller_address", _lines),
+    "SHOP_SELLER_TAX_NUMBER": ("seller_tax_number", str),
+    "SHOP_BANK_ACCOUNT_HOLDER": ("bank_account_holder", str),
+    "SHOP_BANK_IBAN": ("bank_iban", str),
+    "SHOP_BANK_BIC": ("bank_bic", str),
+    "SHOP_BANK_NAME": ("bank_name", str),
+    "SHOP_CHEQUE_PAYEE": ("cheque_payee", str),
+}

@@ -1,0 +1,1 @@
+"""Subscriptions: terms, statuses and (with issue 5) renewals and Upgrade or Downgrade."""

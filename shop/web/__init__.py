@@ -1,0 +1,1 @@
+"""The web layer: thin handlers that parse, call the domain and render."""

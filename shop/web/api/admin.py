@@ -1,0 +1,117 @@
+"""Operator endpoints: plugins and exchange rates. Every call needs a bearer token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Router, get, patch, put
+from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
+
+from shop.catalog.products import N_
+from shop.catalog.rates import InvalidRate, parse_rate, set_rate
+from shop.errors import ShopError
+from shop.plugins.manager import PluginInfo
+from shop.plugins.state import EssentialPlugin, UnknownPlugin, enabled_names, set_enabled
+from shop.web.api.admin_orders import (
+    add_payment,
+    cancel_by_operator,
+    list_licences,
+    list_orders,
+    outbox,
+)
+from shop.web.api.products import plain
+from shop.web.deps import Db, Operator, ShopDep, provide_operator
+
+
+def plugin_json(info: PluginInfo, enabled: bool) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "enabled": enabled,
+        "description": info.description,
+        "version": info.version,
+        "distribution": info.distribution,
+        "builtin": info.builtin,
+        "essential": info.essential,
+        "hooks": list(info.hooks),
+    }
+
+
+@get("/plugins", sync_to_thread=True)
+def list_plugins(db: Db, shop: ShopDep, operator: Operator) -> dict[str, Any]:
+    """Every installed plugin and whether it is enabled."""
+    on = enabled_names(db, shop.plugins)
+    return {"plugins": [plugin_json(i, i.name in on) for i in shop.plugins.infos.values()]}
+
+
+@patch("/plugins/{name:str}", sync_to_thread=True)
+def toggle_plugin(
+    db: Db, shop: ShopDep, operator: Operator, name: FromPath[str], data: JSONBody[Any]
+) -> dict[str, Any]:
+    """Enable or disable a plugin: ``{"enabled": true|false}``; takes effect at once."""
+    enabled = data.get("enabled") if isinstance(data, dict) else None
+    if not isinstance(enabled, bool):
+        raise ShopError(422, "validation_error", N_("“enabled” must be true or false.")).on_field(
+            "enabled"
+        )
+    try:
+        info = set_enabled(db, shop.plugins, name, enabled, shop.clock.now())
+    except UnknownPlugin:
+        raise ShopError(
+            404, "not_found", N_("No plugin is called “%(name)s”."), name=name
+        ) from None
+    except EssentialPlugin:
+        raise ShopError(
+            409, "plugin_essential", N_("The plugin “%(name)s” cannot be disabled."), name=name
+        ) from None
+    return {"plugin": plugin_json(info, enabled)}
+
+
+@put("/exchange-rates/{currency:str}", sync_to_thread=True)
+def put_exchange_rate(
+    db: Db, shop: ShopDep, operator: Operator, currency: FromPath[str], data: JSONBody[Any]
+) -> dict[str, Any]:
+    """Set the rate and margin used for new quotes and orders in ``currency`` (R14)."""
+    code = currency.upper()
+    target = shop.plugins.enabled(()).currencies.get(code)
+    if target is None or target.priced_from is None:
+        raise ShopError(
+            404, "not_found", N_("%(currency)s is not priced by exchange rate."), currency=code
+        )
+    body = data if isinstance(data, dict) else {}
+    try:
+        rate, margin = parse_rate(body.get("rate"), body.get("margin", "0"))
+    except InvalidRate as exc:
+        raise ShopError(
+            422,
+            "validation_error",
+            N_("“%(field)s” must be a positive number (margin: from 0 up to 1)."),
+            field=exc.field,
+        ).on_field(exc.field) from None
+    saved = set_rate(db, code, target.priced_from, rate, margin, shop.clock.now())
+    return {
+        "exchange_rate": {
+            "currency": saved.currency,
+            "base": saved.base,
+            "rate": plain(saved.rate),
+            "margin": plain(saved.margin),
+            "effective_rate": plain(saved.effective),
+        }
+    }
+
+
+admin_router = Router(
+    path="/api/v1/admin",
+    route_handlers=[
+        list_plugins,
+        toggle_plugin,
+        put_exchange_rate,
+        list_orders,
+        add_payment,
+        cancel_by_operator,
+        list_licences,
+        outbox,
+    ],
+    dependencies={"operator": Provide(provide_operator, sync_to_thread=True)},
+    tags=["admin"],
+)

@@ -1,0 +1,135 @@
+"""Operator endpoints for orders, payments received, licences and the outbox (R12, R35)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlmodel import col, select
+
+from shop.catalog.products import N_
+from shop.errors import ShopError
+from shop.licences.models import Licence, normalise_email
+from shop.mail import list_outbox
+from shop.orders.lifecycle import cancel_order
+from shop.orders.models import Order
+from shop.orders.notifications import notify
+from shop.orders.payments import parse_amount, record_payment
+from shop.web.api.orders import licence_json, order_json
+from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued
+
+
+def order_by_number(db: Db, number: int) -> Order:
+    order = db.exec(select(Order).where(Order.number == number)).first()
+    if order is None:
+        raise ShopError(404, "not_found", N_("There is no order %(number)s."), number=number)
+    return order
+
+
+@get("/orders", sync_to_thread=True)
+def list_orders(
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    operator: Operator,
+    email: FromQuery[str | None] = None,
+    subscription_id: FromQuery[int | None] = None,
+) -> dict[str, Any]:
+    """Orders and quotes, newest first, optionally for one e-mail or subscription."""
+    statement = select(Order).order_by(col(Order.number).desc()).limit(500)
+    if email:
+        statement = statement.where(Order.email == normalise_email(email))
+    if subscription_id is not None:
+        statement = statement.where(Order.subscription_id == subscription_id)
+    orders = db.exec(statement).all()
+    return {"orders": [order_json(db, o, enabled, shop.settings, t) for o in orders]}
+
+
+@post("/orders/{number:int}/payments", sync_to_thread=True, status_code=201)
+def add_payment(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    operator: Operator,
+    number: FromPath[int],
+    data: JSONBody[Any],
+) -> dict[str, Any]:
+    """Record a bank transfer or cheque received; the order is paid when the total is covered."""
+    order = order_by_number(db, number)
+    body = data if isinstance(data, dict) else {}
+    currency = body.get("currency")
+    if not isinstance(currency, str):
+        raise ShopError(422, "validation_error", N_("Please fill in this field.")).on_field(
+            "currency"
+        )
+    amount = parse_amount(body.get("amount"), order.currency)
+    method = body.get("method") or order.payment_method or "bank_transfer"
+    reference = body.get("reference")
+    if not isinstance(method, str) or (reference is not None and not isinstance(reference, str)):
+        raise ShopError(422, "validation_error", N_("The request is not valid"))
+    now = shop.clock.now()
+    was = order.status
+    record_payment(
+        db,
+        enabled,
+        shop.settings,
+        order,
+        amount=amount,
+        currency=currency.strip().upper(),
+        method=method,
+        reference=reference,
+        recorded_by=operator,
+        now=now,
+        today=shop.clock.today(),
+    )
+    if order.status != was:
+        notify(db, shop.templates, enabled, shop.settings, order, now)
+        mail_queued(request)
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+@post("/orders/{number:int}/cancel", sync_to_thread=True, status_code=200)
+def cancel_by_operator(
+    db: Db, shop: ShopDep, enabled: Enabled, t: T, operator: Operator, number: FromPath[int]
+) -> dict[str, Any]:
+    """Cancel an unpaid order or quote; its e-mail is free again (R1)."""
+    order = cancel_order(db, order_by_number(db, number), shop.clock.now())
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+@get("/licences", sync_to_thread=True)
+def list_licences(
+    db: Db, operator: Operator, email: FromQuery[str | None] = None
+) -> dict[str, Any]:
+    """Licences, optionally the one of an e-mail."""
+    statement = select(Licence).order_by(col(Licence.id).desc()).limit(500)
+    if email:
+        statement = statement.where(Licence.email == normalise_email(email))
+    return {"licences": [licence_json(licence) for licence in db.exec(statement).all()]}
+
+
+@get("/outbox", sync_to_thread=True)
+def outbox(db: Db, operator: Operator, to: FromQuery[str | None] = None) -> dict[str, Any]:
+    """The e-mails the shop wrote, newest first, and whether they were sent."""
+    return {
+        "messages": [
+            {
+                "id": m.id,
+                "to": m.to_address,
+                "subject": m.subject,
+                "kind": m.kind,
+                "order_number": m.order_number,
+                "locale": m.locale,
+                "text": m.text_body,
+                "attachment": m.attachment_name,
+                "created_at": m.created_at.isoformat(),
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "last_error": m.last_error,
+            }
+            for m in list_outbox(db, to=normalise_email(to) if to else None)
+        ]
+    }

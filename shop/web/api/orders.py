@@ -1,0 +1,197 @@
+"""Orders, quotes and trials over the API (R1, R3-R5, R7-R9, R12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+from sqlmodel import Session, select
+
+from shop.catalog.products import N_
+from shop.errors import ShopError
+from shop.i18n import Translator
+from shop.licences.keys import PUBLIC_KEY_PATH, public_key_document
+from shop.licences.models import Licence
+from shop.licences.service import start_trial
+from shop.money import Money
+from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
+from shop.orders.documents import document_filename, order_pdf
+from shop.orders.lifecycle import cancel_order
+from shop.orders.models import Order, OrderStatus
+from shop.orders.notifications import notify
+from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.plugins.manager import EnabledPlugins
+from shop.settings import Settings
+from shop.web.api.products import plain
+from shop.web.deps import Db, Enabled, ShopDep, T, mail_queued
+
+
+def money(amount: Any, currency: str) -> dict[str, str]:
+    return Money.of(amount, currency).to_json()
+
+
+def order_json(
+    session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
+) -> dict[str, Any]:
+    """The ``{order}`` of the API contract."""
+    start = start_payment(order, enabled, settings, t)
+    licence = session.get(Licence, order.licence_id) if order.licence_id else None
+    return {
+        "number": order.number,
+        "token": order.token,
+        "status": order.status,
+        "kind": order.kind,
+        "email": order.email,
+        "name": order.name,
+        "organisation": order.organisation,
+        "country": order.country,
+        "tax_number": order.tax_number,
+        "po_number": order.po_number,
+        "reseller": (
+            {
+                "customer_name": order.reseller_customer_name,
+                "customer_email": order.reseller_customer_email,
+            }
+            if order.reseller_customer_name
+            else None
+        ),
+        "locale": order.locale,
+        "currency": order.currency,
+        "total": money(order.total, order.currency),
+        "paid": money(order.paid_amount, order.currency),
+        "due": money(outstanding(order), order.currency),
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": t.gettext(line.name),
+                "kind": line.kind,
+                "quantity": line.quantity,
+                "unit_price": money(line.unit_price, order.currency),
+                "total": money(line.total, order.currency),
+                "billing_period_months": line.billing_period_months,
+            }
+            for line in order_lines(session, order)
+        ],
+        "payments": [
+            {
+                "amount": money(p.amount, p.currency),
+                "method": p.method,
+                "reference": p.reference,
+                "received_at": p.created_at.isoformat(),
+            }
+            for p in payments_of(session, order)
+        ],
+        "exchange_rate": (
+            {"rate": plain(order.exchange_rate), "margin": plain(order.exchange_margin or 0)}
+            if order.exchange_rate is not None
+            else None
+        ),
+        "licence_id": order.licence_id,
+        "subscription_id": order.subscription_id,
+        "licence_key": licence.key if licence and order.status == OrderStatus.PAID else None,
+        "created_at": order.created_at.isoformat(),
+        "valid_until": order.valid_until.isoformat() if order.valid_until else None,
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "document_url": f"{settings.public_url}/api/v1/orders/{order.token}/document.pdf",
+        "payment": {
+            "method": order.payment_method or None,
+            "instructions": list(start.instructions) if start else [],
+            "redirect_url": start.redirect_url if start else None,
+            "client_secret": start.client_secret if start else None,
+        },
+    }
+
+
+def order_by_token(session: Session, token: str) -> Order:
+    order = session.exec(select(Order).where(Order.token == token)).first()
+    if order is None:
+        raise ShopError(404, "not_found", N_("There is no order with this address."))
+    return order
+
+
+@post("/api/v1/orders", sync_to_thread=True, status_code=201)
+def create_order(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    data: JSONBody[Any],
+) -> dict[str, Any]:
+    """Check out: pay now (reserves the e-mail's licence) or save a quote."""
+    if not isinstance(data, dict):
+        raise ShopError(422, "validation_error", N_("Send the order as a JSON object."))
+    try:
+        checkout = parse_checkout(data, t.locale)
+    except CheckoutInvalid as invalid:
+        raise invalid.errors[0] from None
+    now = shop.clock.now()
+    order = place_order(db, shop.plugins, enabled, checkout, now)
+    notify(db, shop.templates, enabled, shop.settings, order, now)
+    mail_queued(request)
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+@get("/api/v1/orders/{token:str}", sync_to_thread=True)
+def get_order(
+    db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
+) -> dict[str, Any]:
+    """An order or quote, for whoever holds its token."""
+    order = order_by_token(db, token)
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+@post("/api/v1/orders/{token:str}/cancel", sync_to_thread=True, status_code=200)
+def cancel_by_buyer(
+    db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
+) -> dict[str, Any]:
+    """The buyer cancels an unpaid order or quote; the e-mail is free again (R1)."""
+    order = cancel_order(db, order_by_token(db, token), shop.clock.now())
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+@post("/api/v1/trials", sync_to_thread=True, status_code=201)
+def create_trial(db: Db, shop: ShopDep, enabled: Enabled, data: JSONBody[Any]) -> dict[str, Any]:
+    """A 10-day trial licence at the line's highest tier, with its key (R3)."""
+    body = data if isinstance(data, dict) else {}
+    sku = body.get("sku")
+    if not isinstance(sku, str):
+        raise ShopError(422, "validation_error", N_("Please fill in this field.")).on_field("sku")
+    licence = start_trial(db, enabled, shop.settings, body.get("email"), sku, shop.clock.now())
+    return {"licence": licence_json(licence)}
+
+
+def licence_json(licence: Licence) -> dict[str, Any]:
+    return {
+        "id": licence.id,
+        "email": licence.email,
+        "status": licence.status,
+        "product": licence.product,
+        "quantities": licence.quantities,
+        "paid_until": licence.paid_until.isoformat() if licence.paid_until else None,
+        "trial_ends_at": licence.trial_ends_at.isoformat() if licence.trial_ends_at else None,
+        "support": licence.support,
+        "key": licence.key,
+    }
+
+
+@get("/api/v1/orders/{token:str}/document.pdf", sync_to_thread=True)
+def order_document_pdf(
+    db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
+) -> Response[bytes]:
+    """The quote or invoice as PDF, in the order's language and currency (R9)."""
+    order = order_by_token(db, token)
+    order_t = Translator.for_locale(shop.settings.locales_dir, order.locale)
+    return Response(
+        order_pdf(db, order, enabled, shop.settings, order_t),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{document_filename(order, order_t)}"'},
+    )
+
+
+@get(PUBLIC_KEY_PATH, sync_to_thread=True)
+def licence_public_key(shop: ShopDep) -> Response[str]:
+    """The shop's Ed25519 public key, to verify licence keys offline (R6)."""
+    media_type, pem = public_key_document(shop.settings)
+    return Response(pem, media_type=media_type)

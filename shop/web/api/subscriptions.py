@@ -1,0 +1,215 @@
+"""Subscriptions over the API: state, Upgrade or Downgrade, cancellation (R16-R20, R10).
+
+Operator tokens act on any subscription; subscribers use their page (shop.web.subscription_pages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Router, delete, get, post
+from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
+from sqlmodel import Session
+
+from shop.catalog.products import N_
+from shop.errors import ShopError
+from shop.i18n import Translator
+from shop.money import Money
+from shop.orders.notifications import notify
+from shop.plugins.manager import EnabledPlugins
+from shop.subscriptions.models import Subscription, SubscriptionStatus
+from shop.subscriptions.service import (
+    SWITCH_REASONS,
+    SwitchOutcome,
+    events,
+    request_switch,
+    set_status,
+    switch_refusal,
+    withdraw_downgrade,
+)
+from shop.web.api.orders import order_json
+from shop.web.deps import Db, Enabled, Operator, Shop, ShopDep, T, mail_queued, provide_operator
+
+
+def subscription_json(
+    session: Session, subscription: Subscription, enabled: EnabledPlugins, t: Translator
+) -> dict[str, Any]:
+    refusal = switch_refusal(session, enabled, subscription)
+    return {
+        "id": subscription.id,
+        "status": subscription.status,
+        "email": subscription.email,
+        "items": subscription.items,
+        "term_start": subscription.term_start.isoformat() if subscription.term_start else None,
+        "term_end": subscription.term_end.isoformat() if subscription.term_end else None,
+        "billing_period_months": subscription.billing_period_months,
+        "scheduled_change": (
+            {
+                "items": subscription.scheduled_items,
+                "effective_at": subscription.term_end.isoformat(),
+            }
+            if subscription.scheduled_items is not None and subscription.term_end
+            else None
+        ),
+        "recurring_total": Money.of(subscription.recurring_total, subscription.currency).to_json(),
+        "licence_id": subscription.licence_id,
+        "can_switch": refusal is None,
+        "reason": refusal,
+        "reason_text": t.gettext(SWITCH_REASONS[refusal]) if refusal else None,
+        "page_url": f"/{subscription.locale}/subscriptions/{subscription.token}",
+    }
+
+
+def switch_json(
+    session: Session, outcome: SwitchOutcome, enabled: EnabledPlugins, shop: Shop, t: Translator
+) -> dict[str, Any]:
+    quote = outcome.quote
+    return {
+        "kind": quote.kind,
+        "setup_fee": quote.setup_fee.to_json(),
+        "fee_waived": quote.fee_waived,
+        "days_left": quote.days_left,
+        "days_in_term": quote.days_in_term,
+        "effective_at": quote.effective_at.isoformat(),
+        "current_recurring_total": quote.current_recurring.to_json(),
+        "next_renewal_total": quote.next_renewal_total.to_json(),
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": t.gettext(line.name),
+                "quantity": line.quantity,
+                "recurring_total": line.recurring.to_json(),
+            }
+            for line in outcome.lines
+        ],
+        "applied": outcome.applied,
+        "scheduled": outcome.scheduled,
+        "order": order_json(session, outcome.order, enabled, shop.settings, t)
+        if outcome.order
+        else None,
+    }
+
+
+def subscription_by_id(session: Session, subscription_id: int) -> Subscription:
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None:
+        raise ShopError(404, "not_found", N_("There is nothing at this address."))
+    return subscription
+
+
+@get("/{subscription_id:int}", sync_to_thread=True)
+def get_subscription(
+    db: Db, enabled: Enabled, t: T, operator: Operator, subscription_id: FromPath[int]
+) -> dict[str, Any]:
+    """A subscription, whether it can switch and why not, and its history."""
+    subscription = subscription_by_id(db, subscription_id)
+    body = subscription_json(db, subscription, enabled, t)
+    body["events"] = [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "from_status": e.from_status,
+            "to_status": e.to_status,
+            "reason": e.reason,
+        }
+        for e in events(db, subscription)
+    ]
+    return body
+
+
+@post("/{subscription_id:int}/switch", sync_to_thread=True, status_code=200)
+def switch_subscription(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    operator: Operator,
+    subscription_id: FromPath[int],
+    data: JSONBody[Any],
+) -> dict[str, Any]:
+    """New totals per item (R18): preview, or order the upgrade / schedule the downgrade."""
+    body = data if isinstance(data, dict) else {}
+    subscription = subscription_by_id(db, subscription_id)
+    now = shop.clock.now()
+    outcome = request_switch(
+        db,
+        enabled,
+        shop.settings,
+        subscription,
+        body.get("items"),
+        preview=body.get("preview") is True,
+        actor="operator",
+        today=shop.clock.today(),
+        now=now,
+    )
+    if outcome.order is not None:
+        notify(db, shop.templates, enabled, shop.settings, outcome.order, now)
+        mail_queued(request)
+    return switch_json(db, outcome, enabled, shop, t)
+
+
+@delete("/{subscription_id:int}/scheduled-change", sync_to_thread=True, status_code=200)
+def withdraw_scheduled_change(
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    operator: Operator,
+    subscription_id: FromPath[int],
+) -> dict[str, Any]:
+    """Withdraw a scheduled downgrade before the renewal (R20)."""
+    subscription = subscription_by_id(db, subscription_id)
+    withdraw_downgrade(db, subscription, "operator", shop.clock.now())
+    return subscription_json(db, subscription, enabled, t)
+
+
+def cancel_subscription(session: Session, subscription: Subscription, actor: str, now: Any) -> None:
+    """R10: cancelling stops the next renewal; the paid term runs out, nothing is refunded.
+    On hold (a renewal invoiced, unpaid), it ends now and the invoiced period stays due (R31).
+    """
+    if subscription.status == SubscriptionStatus.ON_HOLD:
+        set_status(
+            session,
+            subscription,
+            SubscriptionStatus.CANCELLED,
+            actor,
+            "cancelled; the invoiced period remains due",
+            now,
+        )
+        return
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        raise ShopError(409, "switch_not_allowed", SWITCH_REASONS["inactive"]).with_reason(
+            "inactive"
+        )
+    set_status(
+        session,
+        subscription,
+        SubscriptionStatus.PENDING_CANCEL,
+        actor,
+        "cancelled; runs to the end of the paid term",
+        now,
+    )
+
+
+@post("/{subscription_id:int}/cancel", sync_to_thread=True, status_code=200)
+def cancel(
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    operator: Operator,
+    subscription_id: FromPath[int],
+) -> dict[str, Any]:
+    subscription = subscription_by_id(db, subscription_id)
+    cancel_subscription(db, subscription, "operator", shop.clock.now())
+    return subscription_json(db, subscription, enabled, t)
+
+
+subscriptions_router = Router(
+    path="/api/v1/subscriptions",
+    route_handlers=[get_subscription, switch_subscription, withdraw_scheduled_change, cancel],
+    dependencies={"operator": Provide(provide_operator, sync_to_thread=True)},
+    tags=["subscriptions"],
+)

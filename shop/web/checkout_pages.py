@@ -1,0 +1,300 @@
+"""Cart, checkout, trial and order pages: the buyer's path from product to licence key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from shop.catalog.products import N_, Kind
+from shop.catalog.rates import current_rates
+from shop.errors import ShopError
+from shop.i18n import Translator
+from shop.licences.models import Licence
+from shop.licences.service import start_trial
+from shop.money import Money
+from shop.orders.cart import CartItem, PricedCart, price_items
+from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
+from shop.orders.lifecycle import cancel_order
+from shop.orders.models import OrderStatus
+from shop.orders.notifications import notify
+from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.plugins.manager import EnabledPlugins
+from shop.subscriptions.models import Subscription
+from shop.web.api.orders import order_by_token
+from shop.web.deps import Db, Enabled, Shop, ShopDep, T, mail_queued
+from shop.web.pages import buyer_choice, render_page
+
+CART = "cart"
+STATUS_LABELS = {
+    OrderStatus.QUOTE: N_("Quote"),
+    OrderStatus.PENDING: N_("Awaiting payment"),
+    OrderStatus.PAID: N_("Paid"),
+    OrderStatus.EXPIRED: N_("Expired"),
+    OrderStatus.CANCELLED: N_("Cancelled"),
+}
+
+
+def session_cart(request: Request[Any, Any, Any]) -> dict[str, int]:
+    raw = request.session.get(CART) if request.session else None
+    return {str(k): int(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def cart_items(cart: dict[str, int]) -> list[CartItem]:
+    return [CartItem(sku, quantity) for sku, quantity in cart.items() if quantity > 0]
+
+
+def _quantity(raw: str | None) -> int:
+    try:
+        return int(raw or 0)
+    except ValueError:
+        return -1  # refused by the cart check, with a message
+
+
+def _price_cart(
+    request: Request[Any, Any, Any], db: Session, shop: Shop, enabled: EnabledPlugins, t: Translator
+) -> tuple[Any, PricedCart | None, str | None]:
+    choice = buyer_choice(request, shop, enabled, t)
+    items = cart_items(session_cart(request))
+    if not items:
+        return choice, None, None
+    try:
+        priced = price_items(items, enabled, choice.currency, choice.country, current_rates(db))
+    except ShopError as error:
+        return choice, None, t.gettext(error.detail, **error.params)
+    return choice, priced, None
+
+
+@post("/{lang:str}/cart/add", sync_to_thread=True)
+def add_to_cart(
+    request: Request[Any, Any, Any],
+    enabled: Enabled,
+    lang: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Redirect:
+    """Put a base product and its add-ons in the cart; a new base product replaces the cart."""
+    product = enabled.products.get(data.get("sku", ""))
+    if product is None or product.kind == Kind.ADDON:
+        raise NotFoundException()
+    cart = {product.sku: 1}
+    for addon in product.addons:
+        quantity = _quantity(data.get(f"qty-{addon}"))
+        if quantity:
+            cart[addon] = quantity
+    request.set_session({**(request.session or {}), CART: cart})
+    return Redirect(f"/{lang}/cart")
+
+
+@post("/{lang:str}/cart/update", sync_to_thread=True)
+def update_cart(
+    request: Request[Any, Any, Any], lang: FromPath[str], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    """Change quantities (totals, R18); 0 removes an add-on, "remove" empties the cart."""
+    cart = session_cart(request)
+    if "remove" in data:
+        cart = {}
+    else:
+        for sku in list(cart):
+            if f"qty-{sku}" in data:
+                cart[sku] = _quantity(data[f"qty-{sku}"])
+        cart = {sku: q for sku, q in cart.items() if q != 0}
+    request.set_session({**(request.session or {}), CART: cart})
+    return Redirect(f"/{lang}/cart")
+
+
+@get("/{lang:str}/cart", sync_to_thread=True)
+def cart_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+) -> Template:
+    choice, priced, problem = _price_cart(request, db, shop, enabled, t)
+    addons = []
+    if priced is not None:
+        line_products = {p.sku: p for p in priced.line.products}
+        addons = [line_products[sku] for sku in priced.main.addons if sku in line_products]
+    return render_page(
+        "pages/cart.html",
+        request,
+        shop,
+        t,
+        choice,
+        priced=priced,
+        problem=problem,
+        cart=session_cart(request),
+        addons=addons,
+    )
+
+
+def _checkout_page(
+    request: Request[Any, Any, Any],
+    db: Session,
+    shop: Shop,
+    enabled: EnabledPlugins,
+    t: Translator,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Template:
+    choice, priced, problem = _price_cart(request, db, shop, enabled, t)
+    methods = [m for m in enabled.payment_methods.values() if m.accepts(choice.currency.code)]
+    page = render_page(
+        "pages/checkout.html",
+        request,
+        shop,
+        t,
+        choice,
+        priced=priced,
+        problem=problem,
+        form=form,
+        errors=errors,
+        methods=methods,
+    )
+    page.status_code = status_code
+    return page
+
+
+@get("/{lang:str}/checkout", sync_to_thread=True)
+def checkout_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+) -> Template | Redirect:
+    if not cart_items(session_cart(request)):
+        return Redirect(f"/{lang}/cart")
+    choice = buyer_choice(request, shop, enabled, t)
+    form = {"country": choice.country or "", "currency": choice.currency.code}
+    return _checkout_page(request, db, shop, enabled, t, form, {})
+
+
+@post("/{lang:str}/checkout/place", sync_to_thread=True)
+def checkout_submit(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template | Redirect:
+    """Place the order with server-side prices only; errors are shown beside their fields."""
+    cart = session_cart(request)
+    raw: dict[str, Any] = {
+        **{k: v for k, v in data.items() if k not in {"items", "total", "price"}},
+        "items": [{"sku": sku, "quantity": q} for sku, q in cart.items()],
+        "quote": data.get("mode") == "quote",
+        "reseller": (
+            {
+                "customer_name": data.get("reseller_name", ""),
+                "customer_email": data.get("reseller_email", ""),
+            }
+            if data.get("reseller")
+            else None
+        ),
+    }
+    errors: dict[str, str] = {}
+    try:
+        checkout = parse_checkout(raw, t.locale)
+        now = shop.clock.now()
+        with db.begin_nested():  # a refusal leaves nothing behind, not even a number
+            order = place_order(db, shop.plugins, enabled, checkout, now)
+            notify(db, shop.templates, enabled, shop.settings, order, now)
+    except CheckoutInvalid as invalid:
+        errors = {e.field or "": t.gettext(e.detail, **e.params) for e in invalid.errors}
+    except ShopError as error:
+        errors = {error.field or "": t.gettext(error.detail, **error.params)}
+    if errors:
+        return _checkout_page(request, db, shop, enabled, t, dict(data), errors, 422)
+    mail_queued(request)
+    request.set_session({**(request.session or {}), CART: {}})
+    return Redirect(f"/{lang}/orders/{order.token}")
+
+
+@get("/{lang:str}/orders/{token:str}", sync_to_thread=True)
+def order_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    token: FromPath[str],
+) -> Template:
+    """The buyer's order: what to pay and how, what was received, and the licence key."""
+    order = order_by_token(db, token)
+    licence = db.get(Licence, order.licence_id) if order.licence_id else None
+    return render_page(
+        "pages/order.html",
+        request,
+        shop,
+        t,
+        buyer_choice(request, shop, enabled, t),
+        order=order,
+        lines=order_lines(db, order),
+        payments=payments_of(db, order),
+        due=outstanding(order),
+        start=start_payment(order, enabled, shop.settings, t),
+        status_label=STATUS_LABELS[OrderStatus(order.status)],
+        money=lambda amount: Money.of(amount, order.currency),
+        licence=licence if order.status == OrderStatus.PAID else None,
+        document_url=f"/api/v1/orders/{order.token}/document.pdf",
+        subscription_token=subscription.token
+        if (subscription := db.get(Subscription, order.subscription_id or 0))
+        and subscription.status != "pending"
+        else None,
+    )
+
+
+@post("/{lang:str}/orders/{token:str}/cancel", sync_to_thread=True)
+def order_cancel(db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]) -> Redirect:
+    cancel_order(db, order_by_token(db, token), shop.clock.now())
+    return Redirect(f"/{lang}/orders/{token}")
+
+
+@post("/{lang:str}/trial", sync_to_thread=True)
+def trial_submit(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template:
+    """Start a trial from the product page and show its key."""
+    sku = data.get("sku", "")
+    licence, error = None, None
+    try:
+        with db.begin_nested():
+            licence = start_trial(
+                db,
+                enabled,
+                shop.settings,
+                data.get("email"),
+                sku,
+                shop.clock.now(),
+            )
+    except ShopError as problem:
+        error = t.gettext(problem.detail, **problem.params)
+    page = render_page(
+        "pages/trial.html",
+        request,
+        shop,
+        t,
+        buyer_choice(request, shop, enabled, t),
+        licence=licence,
+        error=error,
+        product=enabled.products.get(sku),
+    )
+    page.status_code = 201 if licence else 422
+    return page

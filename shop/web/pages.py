@@ -1,0 +1,157 @@
+"""The storefront: catalog and product pages in de, nl and en (R34)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, get
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from shop.catalog.currencies import Currency
+from shop.catalog.products import N_, Kind
+from shop.catalog.rates import current_rates
+from shop.catalog.service import PricedLine, parse_country, priced_catalog, resolve_currency
+from shop.errors import ShopError
+from shop.i18n import LOCALES, Translator, country_names
+from shop.plugins.manager import EnabledPlugins
+from shop.web.deps import LOCALE_COOKIE, Db, Enabled, Shop, ShopDep, T, request_locale
+
+CURRENCY_COOKIE, COUNTRY_COOKIE = "shop_currency", "shop_country"
+YEAR = 60 * 60 * 24 * 365
+
+KIND_LABELS = {
+    Kind.SUBSCRIPTION: N_("Subscription"),
+    Kind.PERPETUAL: N_("Perpetual licence"),
+    Kind.ADDON: N_("Add-on"),
+    Kind.AGREEMENT: N_("Agreement"),
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The buyer's currency and billing country, and why a wish could not be honoured."""
+
+    currency: Currency
+    country: str | None
+    notice: str | None
+    offered: list[str]
+
+
+def buyer_choice(
+    request: Request[Any, Any, Any], shop: Shop, enabled: EnabledPlugins, t: Translator
+) -> Choice:
+    """Currency and country from the query (a new choice) or the cookies (an earlier one)."""
+    wanted_currency = request.query_params.get("currency") or request.cookies.get(CURRENCY_COOKIE)
+    wanted_country = request.query_params.get("country", request.cookies.get(COUNTRY_COOKIE))
+    notice = None
+    try:
+        country = parse_country(wanted_country)
+    except ShopError as error:
+        notice, country = t.gettext(error.detail, **error.params), None
+    try:
+        currency = resolve_currency(enabled, shop.plugins.currency_codes, wanted_currency, country)
+    except ShopError as error:
+        notice = t.gettext(error.detail, **error.params)
+        currency = resolve_currency(enabled, shop.plugins.currency_codes, "EUR", country)
+    offered = [code for code, c in enabled.currencies.items() if c.allowed_for(country)]
+    return Choice(currency, country, notice, offered)
+
+
+def _remember(choice: Choice, lang: str) -> list[Cookie]:
+    return [
+        Cookie(key=LOCALE_COOKIE, value=lang, max_age=YEAR, samesite="lax"),
+        Cookie(key=CURRENCY_COOKIE, value=choice.currency.code, max_age=YEAR, samesite="lax"),
+        Cookie(key=COUNTRY_COOKIE, value=choice.country or "", max_age=YEAR, samesite="lax"),
+    ]
+
+
+def render_page(
+    name: str,
+    request: Request[Any, Any, Any],
+    shop: Shop,
+    t: Translator,
+    choice: Choice,
+    **context: Any,
+) -> Template:
+    path = request.url.path
+    return Template(
+        name,
+        context={
+            "t": t,
+            "lang": t.locale,
+            "shop_name": shop.settings.shop_name,
+            # The same page in each language; the catalog's address keeps its trailing slash.
+            "languages": [
+                (code, t.language_name(code), f"/{code}{path[3:] or '/'}") for code in LOCALES
+            ],
+            "choice": choice,
+            "countries": country_names(t.locale),
+            "kind_label": lambda kind: t.gettext(KIND_LABELS[kind]),
+            "period": t.period,
+            "request_path": path,
+            **context,
+        },
+        cookies=_remember(choice, t.locale),
+        headers={"Content-Language": t.locale},
+    )
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LOCALES:
+        raise NotFoundException()
+
+
+@get("/", sync_to_thread=False)
+def home(request: Request[Any, Any, Any]) -> Redirect:
+    """Send the buyer to the catalog in their language."""
+    return Redirect(f"/{request_locale(request)}/")
+
+
+@get("/{lang:str}", sync_to_thread=True)
+def catalog(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+) -> Template:
+    _check_lang(lang)
+    choice = buyer_choice(request, shop, enabled, t)
+    lines = priced_catalog(enabled, choice.currency, choice.country, current_rates(db))
+    return render_page("pages/catalog.html", request, shop, t, choice, lines=lines)
+
+
+@get("/{lang:str}/products/{sku:str}", sync_to_thread=True)
+def product_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    sku: FromPath[str],
+) -> Template:
+    _check_lang(lang)
+    choice = buyer_choice(request, shop, enabled, t)
+    lines = priced_catalog(enabled, choice.currency, choice.country, current_rates(db))
+    found = _find(lines, sku)
+    if found is None:
+        raise NotFoundException()
+    line, item = found
+    addons = [p for p in line.products if p.product.sku in item.product.addons]
+    return render_page(
+        "pages/product.html", request, shop, t, choice, line=line, item=item, addons=addons
+    )
+
+
+def _find(lines: list[PricedLine], sku: str) -> tuple[PricedLine, Any] | None:
+    for line in lines:
+        for item in line.products:
+            if item.product.sku == sku:
+                return line, item
+    return None

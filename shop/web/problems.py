@@ -1,0 +1,97 @@
+"""Errors as application/problem+json on the API and as a translated page elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.response import Template
+
+from shop.catalog.products import N_
+from shop.errors import ShopError
+from shop.web.deps import translator_for
+
+log = logging.getLogger("shop")
+
+JSON_PREFIXES = ("/api/", "/webhooks/", "/schema")
+
+
+def _as_shop_error(exc: Exception) -> ShopError:
+    if isinstance(exc, ShopError):
+        return exc
+    if isinstance(exc, NotFoundException):
+        return ShopError(404, "not_found", N_("There is nothing at this address."))
+    if isinstance(exc, MethodNotAllowedException):
+        return ShopError(405, "method_not_allowed", N_("This address does not accept that method."))
+    if isinstance(exc, NotAuthorizedException):
+        return ShopError(
+            401, "unauthorized", N_("Send an operator token as “Authorization: Bearer <token>”.")
+        )
+    if isinstance(exc, PermissionDeniedException):  # Litestar's CSRF check
+        return ShopError(
+            403,
+            "forbidden",
+            N_(
+                "This form has expired or came from elsewhere. "
+                "Please reload the page and try again."
+            ),
+        )
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return ShopError(
+            exc.status_code,
+            "validation_error",
+            N_("The request could not be read: %(reason)s"),
+            reason=str(exc.detail),
+        )
+    log.exception("unhandled error", exc_info=exc)
+    return ShopError(
+        500, "internal_error", N_("Please try again in a moment. Nothing you saved was lost.")
+    )
+
+
+def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    error = _as_shop_error(exc)
+    t = translator_for(request)
+    title = t.gettext(error.title)
+    detail = t.gettext(error.detail, **error.params)
+    headers = {"Content-Language": t.locale}
+    if request.url.path.startswith(JSON_PREFIXES):
+        extra: dict[str, Any] = {"code": error.code}
+        if error.field:
+            extra["field"] = error.field
+        if error.reason:
+            extra["reason"] = error.reason
+        problem = ProblemDetailsException(
+            status_code=error.status,
+            type_=f"urn:shop:problem:{error.code}",
+            title=title,
+            detail=detail,
+            extra=extra,
+            headers=headers,
+        )
+        return problem.to_response(request)
+    return Template(
+        "pages/error.html",
+        context={
+            "t": t,
+            "title": title,
+            "detail": detail,
+            "status": error.status,
+            "lang": t.locale,
+            "shop_name": request.app.state.shop.settings.shop_name,
+            "languages": [],
+            "request_path": request.url.path,
+        },
+        status_code=error.status,
+        headers=headers,
+        media_type=MediaType.HTML,
+    )

@@ -1,0 +1,77 @@
+"""Storefront pages without a browser: forms are CSRF-protected, errors are pages (R34)."""
+
+from __future__ import annotations
+
+import re
+
+from litestar.testing import TestClient
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def test_a_form_post_without_its_csrf_token_is_refused_in_german(client: TestClient) -> None:
+    client.get("/de/products/base-yearly")
+    refused = client.post("/de/cart/add", data={"sku": "base-yearly"})
+    assert refused.status_code == 403
+    assert "Seite neu" in refused.text
+    assert client.get("/de/cart").text.count('data-sku="base-yearly"') == 0
+
+
+def test_the_cart_survives_navigation_and_keeps_totals_server_side(client: TestClient) -> None:
+    token = csrf_token(client.get("/en/products/base-yearly").text)
+    added = client.post(
+        "/en/cart/add",
+        data={"sku": "base-yearly", "qty-persons-yearly": "30", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert added.status_code in (302, 303)
+    client.get("/en/")
+    cart = client.get("/en/cart").text
+    assert 'data-sku="persons-yearly"' in cart
+    assert "€670.00" in cart  # 490 + 30 x 6
+
+    token = csrf_token(cart)
+    client.post("/en/cart/update", data={"qty-persons-yearly": "0", "_csrf_token": token})
+    assert 'data-sku="persons-yearly"' not in client.get("/en/cart").text
+
+
+def test_a_negative_quantity_is_explained_not_a_crash(client: TestClient) -> None:
+    token = csrf_token(client.get("/nl/products/base-yearly").text)
+    client.post(
+        "/nl/cart/add",
+        data={"sku": "base-yearly", "qty-persons-yearly": "-5", "_csrf_token": token},
+    )
+    page = client.get("/nl/cart")
+    assert page.status_code == 200
+    assert "Aantallen" in page.text or "aantal" in page.text.lower()
+
+
+def test_unknown_pages_are_translated_error_pages(client: TestClient) -> None:
+    missing = client.get("/nl/products/does-not-exist")
+    assert missing.status_code == 404
+    assert "Niet gevonden" in missing.text
+    assert client.get("/xx/").status_code == 404
+    assert client.get("/de/orders/no-such-token").status_code == 404
+
+
+def test_r1_the_buyer_cancels_an_unpaid_order_on_its_page(client: TestClient) -> None:
+    body = {
+        "email": "undo@example.com",
+        "name": "Undo",
+        "country": "DE",
+        "currency": "EUR",
+        "payment_method": "cheque",
+        "items": [{"sku": "base-monthly", "quantity": 1}],
+    }
+    order = client.post("/api/v1/orders", json=body).json()["order"]
+    page = client.get(f"/de/orders/{order['token']}")
+    assert "Scheck" in page.text  # the cheque instructions, in German
+    client.post(f"/de/orders/{order['token']}/cancel", data={"_csrf_token": csrf_token(page.text)})
+    after = client.get(f"/de/orders/{order['token']}").text
+    assert "Storniert" in after
+    again = client.post("/api/v1/orders", json=body)
+    assert again.status_code == 201  # the e-mail is free again
