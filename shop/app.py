@@ -53,6 +53,7 @@ from shop.web.deps import (
     provide_translator,
 )
 from shop.web.pages import catalog, home, product_page
+from shop.web.payment_routes import payment_return, receive_webhook
 from shop.web.problems import handle_error
 from shop.web.subscription_pages import (
     subscription_cancel,
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         checkout_page,
         checkout_submit,
         order_page,
+        payment_return,
+        receive_webhook,
         order_cancel,
         trial_submit,
         subscription_page,

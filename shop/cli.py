@@ -29,6 +29,8 @@ from shop.mail import deliver_pending
 from shop.orders.lifecycle import expire_due
 from shop.orders.models import Order
 from shop.orders.notifications import notify
+from shop.payments.received import Context
+from shop.payments.renewal_charges import charge_renewals
 from shop.plugins.manager import PluginError, Plugins, get_plugin_manager
 from shop.plugins.state import (
     EssentialPlugin,
@@ -167,17 +169,23 @@ def jobs_run() -> None:
         total = count_due(session, today)
 
     def invoice(session: Session, order: Order) -> None:
-        notify(session, templates, enabled_view(session, installed), settings, order, now)
+        notify(session, templates, enabled_view(session, installed, settings), settings, order, now)
 
     with click.progressbar(length=total, label="Renewals", show_pos=True) as bar:
         report = run_renewals(
             engine,
-            lambda session: enabled_view(session, installed),
+            lambda session: enabled_view(session, installed, settings),
             today,
             now,
             timedelta(days=settings.grace_days),
             on_batch=bar.update,
         )
+    charges = charge_renewals(
+        engine,
+        lambda session: Context(
+            enabled_view(session, installed, settings), settings, templates, now, today
+        ),
+    )
     invoiced = invoice_renewals(engine, invoice)
     with session_scope(engine) as session:
         expiry = expire_due(session, now)
@@ -185,6 +193,7 @@ def jobs_run() -> None:
         f"Renewed {report.renewed} subscription(s), ended {report.cancelled} cancelled one(s), "
         f"expired {report.expired} unpaid one(s); {invoiced} invoice(s) written."
     )
+    click.echo(f"Charged {charges.charged} renewal(s) to a saved card; {charges.failed} declined.")
     click.echo(
         f"Expired {expiry.quotes} quote(s), {expiry.orders} unpaid order(s), "
         f"{expiry.trials} trial(s)."

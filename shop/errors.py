@@ -32,6 +32,7 @@ TITLES = {
     "order_closed": N_("Order closed"),
     "order_paid": N_("Order already paid"),
     "order_not_cancellable": N_("Order cannot be cancelled"),
+    "invalid_signature": N_("Invalid signature"),
 }
 
 

@@ -22,7 +22,7 @@ def document_filename(order: Order, t: Translator) -> str:
 def order_document(
     session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
 ) -> OrderDocument:
-    start = start_payment(order, enabled, settings, t)
+    start = start_payment(order, enabled, settings, t, online=False)
     today = order.created_at.date()
     rate_note = None
     if order.exchange_rate is not None:

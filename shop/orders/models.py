@@ -75,6 +75,8 @@ class Order(SQLModel, table=True):
     renewal_term_start: date | None = None  # renewals: the term this order pays for
     maintenance_until: date | None = None  # maintenance renewals: the new end (R24)
     review_reason: str | None = Field(default=None, max_length=300)  # e.g. co-terming (R27)
+    # Renewals paid by a saved card: when the one automatic charge was tried (R21).
+    charge_attempted_at: datetime | None = None
     # Switch orders: the items and recurring total that apply once the setup fee is paid,
     # prorated from the day quoted (R19).
     switch_items: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
@@ -107,6 +109,25 @@ class Payment(SQLModel, table=True):
     currency: str = Field(max_length=3)
     method: str = Field(max_length=32)
     reference: str | None = Field(default=None, max_length=200)
-    provider_event_id: str | None = Field(default=None, max_length=200, unique=True)  # R13
+    # The provider's id of the money ("card:pi_…", "paypal:<capture>"): one payment each,
+    # however many webhooks or returns report it (R13).
+    provider_reference: str | None = Field(default=None, max_length=200, unique=True)
     recorded_by: str | None = Field(default=None, max_length=100)
     created_at: datetime
+
+
+class ProviderEvent(SQLModel, table=True):
+    """Every webhook a provider sent, stored once by its id: a replay changes nothing (R13).
+
+    ``outcome`` says what it did: applied, duplicate, unknown_order, order_closed, …"""
+
+    __tablename__ = "provider_event"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=32)
+    event_id: str = Field(max_length=200)
+    type: str = Field(max_length=100)
+    order_number: int | None = Field(default=None, index=True)
+    outcome: str = Field(max_length=32)
+    received_at: datetime

@@ -34,10 +34,16 @@ def notify(
     settings: Settings,
     order: Order,
     now: datetime,
+    *,
+    template: str | None = None,
+    **extra: Any,
 ) -> None:
-    """Queue the mail that fits the order's state: quote, order received, payment received."""
+    """Queue the mail that fits the order's state: quote, order received, payment received.
+
+    ``template`` picks another mail of the same kind (a declined renewal charge is still
+    the renewal's invoice), with ``extra`` for its text."""
     t = Translator.for_locale(settings.locales_dir, order.locale)
-    start = start_payment(order, enabled, settings, t)
+    start = start_payment(order, enabled, settings, t, online=False)
     licence = session.get(Licence, order.licence_id) if order.licence_id else None
     kind = {
         OrderStatus.QUOTE: "quote",
@@ -56,8 +62,9 @@ def notify(
         "order_url": order_url(settings, order),
         "shop_name": settings.shop_name,
         "money": lambda amount: Money.of(Decimal(amount), order.currency),
+        **extra,
     }
-    mail = render_mail(env, kind, t, **context)
+    mail = render_mail(env, template or kind, t, **context)
     attachment = None
     if kind in ("quote", "order_received", RENEWAL_INVOICE):
         attachment = Attachment(

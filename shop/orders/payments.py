@@ -71,6 +71,7 @@ def record_payment(
     recorded_by: str | None,
     now: datetime,
     today: date,
+    provider_reference: str | None = None,
 ) -> Payment:
     """Record money received for ``order``; only the order's currency counts (R13)."""
     if currency != order.currency:
@@ -101,6 +102,7 @@ def record_payment(
         currency=currency,
         method=method,
         reference=reference,
+        provider_reference=provider_reference,
         recorded_by=recorded_by,
         created_at=now,
     )
@@ -198,25 +200,41 @@ def ensure_subscription(
     return subscription
 
 
-def start_payment(
-    order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
-) -> PaymentStart | None:
-    """What the order's payment method tells the buyer now (instructions, redirect...).
-
-    A quote saved without a method shows how to pay it offline with each enabled method, so
-    the quote and its PDF carry the bank details and postal address (R7, R12).
-    """
-    if order.status not in (OrderStatus.PENDING, OrderStatus.QUOTE):
-        return None
-    request = PaymentRequest(
+def payment_request(order: Order, base_url: str) -> PaymentRequest:
+    """What a payment method is told about ``order``; the buyer comes back to its page."""
+    return PaymentRequest(
         order_number=order.number,
         order_token=order.token,
         amount=Money(outstanding(order), order.currency),
         email=order.email,
         locale=order.locale,
+        return_url=f"{base_url}/{order.locale}/orders/{order.token}/return",
+        save_for_renewals=order.subscription_id is not None,
     )
+
+
+def start_payment(
+    order: Order,
+    enabled: EnabledPlugins,
+    settings: Settings,
+    t: Translator,
+    *,
+    online: bool = True,
+    base_url: str | None = None,
+) -> PaymentStart | None:
+    """What the order's payment method tells the buyer now (instructions, redirect...).
+
+    A quote saved without a method shows how to pay it offline with each enabled method, so
+    the quote and its PDF carry the bank details and postal address (R7, R12). With
+    ``online=False`` (mails, documents) an online method is not asked to open a payment.
+    """
+    if order.status not in (OrderStatus.PENDING, OrderStatus.QUOTE):
+        return None
+    request = payment_request(order, base_url or settings.public_url)
     method = enabled.payment_methods.get(order.payment_method)
     if method is not None:
+        if not method.offline and not online:
+            return None
         return method.start(request, settings, t)
     if order.status != OrderStatus.QUOTE:
         return None

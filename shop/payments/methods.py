@@ -2,13 +2,16 @@
 
 The core knows no provider: it asks the method chosen at checkout to start a payment and
 shows what comes back (instructions, a redirect, a client secret). Offline methods (bank
-transfer, cheque) are paid when the operator records the money.
+transfer, cheque) are paid when the operator records the money. Online methods (card,
+PayPal) also implement ``OnlineMethod``: they turn a provider's webhook or the buyer's
+return into a ``ProviderPayment`` the core applies once (R13), and may charge renewals.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from shop.i18n import Translator
 from shop.money import Money
@@ -24,6 +27,8 @@ class PaymentRequest:
     amount: Money
     email: str
     locale: str
+    return_url: str = ""  # where an online method sends the buyer back (the order page)
+    save_for_renewals: bool = False  # a subscription: keep the card for renewals (R21)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,48 @@ class PaymentStart:
     instructions: tuple[str, ...] = ()  # translated lines, for offline methods
     redirect_url: str | None = None
     client_secret: str | None = None
+    publishable_key: str | None = None  # for the provider's script on the order page
+    script_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """Money a provider confirmed, from a verified webhook or the provider's API (R13)."""
+
+    reference: str  # the provider's id of the money (PaymentIntent, capture): one payment each
+    order_number: int | None
+    amount: Money
+    saved_customer: str | None = None  # what charges renewals later, when the buyer agreed
+    saved_method: str | None = None
+
+
+@dataclass(frozen=True)
+class ChargeFailure:
+    """A charge the provider refused (declined, authentication required)."""
+
+    order_number: int | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A provider event whose signature checked out."""
+
+    event_id: str
+    type: str
+    payment: ProviderPayment | None = None
+    failure: ChargeFailure | None = None
+
+
+class InvalidWebhook(Exception):
+    """The signature (or the body) did not check out: answer 400, change nothing."""
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    payment: ProviderPayment | None = None
+    failure: ChargeFailure | None = None
 
 
 class PaymentMethod(Protocol):
@@ -60,8 +107,42 @@ class PaymentMethod(Protocol):
         """Whether this method takes payments in ``currency``."""
         ...
 
+    def missing_settings(self, settings: Settings) -> tuple[str, ...]:
+        """The environment variables still to set; a method missing any stays out of
+        checkout and the back office says why."""
+        ...
+
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
         """Begin paying ``request``: instructions, a redirect or a client secret."""
+        ...
+
+
+@runtime_checkable
+class OnlineMethod(Protocol):
+    """A method a provider confirms: webhooks, the buyer's return, renewal charges."""
+
+    @property
+    def provider(self) -> str:
+        """Its name in the webhook address: ``/webhooks/<provider>``."""
+        ...
+
+    def parse_webhook(
+        self, body: bytes, headers: Mapping[str, str], settings: Settings
+    ) -> WebhookEvent:
+        """Verify and read a webhook; raise ``InvalidWebhook`` when it does not check out."""
+        ...
+
+    def confirm_return(
+        self, query: Mapping[str, str], settings: Settings
+    ) -> ProviderPayment | ChargeFailure | None:
+        """Ask the provider, server-side, what became of the payment the buyer returns
+        from (never trusting the browser's word); None while it is still open."""
+        ...
+
+    def charge_renewal(
+        self, request: PaymentRequest, customer: str, method: str, settings: Settings
+    ) -> ChargeResult:
+        """Charge a saved payment method off-session, idempotently per order."""
         ...
 
 
@@ -78,6 +159,9 @@ class OfflineMethod:
 
     def accepts(self, currency: str) -> bool:
         return True  # money in any currency can be transferred or written on a cheque
+
+    def missing_settings(self, settings: Settings) -> tuple[str, ...]:
+        return ()
 
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
         raise NotImplementedError

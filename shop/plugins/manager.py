@@ -20,6 +20,7 @@ from shop.catalog.currencies import Currency
 from shop.catalog.products import Product, ProductLine
 from shop.payments.methods import PaymentMethod
 from shop.plugins import hookspecs
+from shop.settings import Settings
 
 ENTRY_POINT_GROUP = "shop.plugins"
 OWN_DISTRIBUTION = "licence-shop"
@@ -91,9 +92,15 @@ class Plugins:
         self.currency_codes = set(everything.currencies)
         self.payment_method_codes = set(everything.payment_methods)
 
-    def enabled(self, disabled: Iterable[str]) -> EnabledPlugins:
+    def enabled(self, disabled: Iterable[str], settings: Settings | None = None) -> EnabledPlugins:
         remove = [p for name in disabled if (p := self.pm.get_plugin(name)) is not None]
-        return EnabledPlugins(self.pm, remove)
+        return EnabledPlugins(self.pm, remove, settings)
+
+    def missing_settings(self, name: str, settings: Settings) -> tuple[str, ...]:
+        """What plugin ``name`` still needs from the environment (its payment methods')."""
+        others = [p for n, p in self.pm.list_name_plugin() if n != name]
+        methods = EnabledPlugins(self.pm, others).payment_methods.values()
+        return tuple(dict.fromkeys(v for m in methods for v in m.missing_settings(settings)))
 
 
 def _order(info: PluginInfo) -> tuple[bool, str]:
@@ -103,9 +110,12 @@ def _order(info: PluginInfo) -> tuple[bool, str]:
 class EnabledPlugins:
     """What the enabled plugins offer; built per request, cheap to build."""
 
-    def __init__(self, pm: pluggy.PluginManager, remove: list[object]) -> None:
+    def __init__(
+        self, pm: pluggy.PluginManager, remove: list[object], settings: Settings | None = None
+    ) -> None:
         self._pm = pm
         self._remove = remove
+        self._settings = settings
 
     def _collect(self, hook: str) -> list[Any]:
         caller = self._pm.subset_hook_caller(hook, remove_plugins=self._remove)
@@ -118,7 +128,11 @@ class EnabledPlugins:
 
     @cached_property
     def payment_methods(self) -> dict[str, PaymentMethod]:
-        return {m.code: m for m in self._collect("shop_payment_methods")}
+        """The methods on offer; with settings, only those configured (keys present)."""
+        methods: list[PaymentMethod] = self._collect("shop_payment_methods")
+        if self._settings is not None:
+            methods = [m for m in methods if not m.missing_settings(self._settings)]
+        return {m.code: m for m in methods}
 
     @cached_property
     def lines(self) -> list[ProductLine]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Field, Session, SQLModel, select
 
 from shop.plugins.manager import EnabledPlugins, PluginInfo, Plugins
+from shop.settings import Settings
 
 
 class PluginState(SQLModel, table=True):
@@ -35,9 +36,12 @@ def enabled_names(session: Session, plugins: Plugins) -> set[str]:
     }
 
 
-def enabled_view(session: Session, plugins: Plugins) -> EnabledPlugins:
+def enabled_view(
+    session: Session, plugins: Plugins, settings: Settings | None = None
+) -> EnabledPlugins:
+    """The enabled plugins; given settings, payment methods without their keys are left out."""
     on = enabled_names(session, plugins)
-    return plugins.enabled(name for name in plugins.infos if name not in on)
+    return plugins.enabled((name for name in plugins.infos if name not in on), settings)
 
 
 def set_enabled(

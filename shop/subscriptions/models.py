@@ -32,6 +32,9 @@ class Subscription(SQLModel, table=True):
     country: str = Field(max_length=2)
     locale: str = Field(max_length=5)
     payment_method: str = Field(max_length=32)
+    # A card the buyer agreed to keep for renewals (R21): the provider's customer and method.
+    saved_customer: str | None = Field(default=None, max_length=200)
+    saved_method: str | None = Field(default=None, max_length=200)
     status: str = Field(max_length=16, index=True)
     items: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)

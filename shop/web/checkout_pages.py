@@ -26,7 +26,7 @@ from shop.orders.payments import order_lines, outstanding, payments_of, start_pa
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
 from shop.web.api.orders import order_by_token
-from shop.web.deps import Db, Enabled, Shop, ShopDep, T, mail_queued
+from shop.web.deps import Db, Enabled, Shop, ShopDep, T, base_url, mail_queued
 from shop.web.pages import buyer_choice, render_page
 
 CART = "cart"
@@ -243,7 +243,7 @@ def order_page(
         lines=order_lines(db, order),
         payments=payments_of(db, order),
         due=outstanding(order),
-        start=start_payment(order, enabled, shop.settings, t),
+        start=start_payment(order, enabled, shop.settings, t, base_url=base_url(request)),
         status_label=STATUS_LABELS[OrderStatus(order.status)],
         money=lambda amount: Money.of(amount, order.currency),
         licence=licence if order.status == OrderStatus.PAID else None,

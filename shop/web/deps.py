@@ -59,7 +59,7 @@ def provide_db(shop: ShopDep) -> Iterator[Session]:
 
 
 def provide_enabled(db: Db, shop: ShopDep) -> EnabledPlugins:
-    return enabled_view(db, shop.plugins)
+    return enabled_view(db, shop.plugins, shop.settings)
 
 
 def request_locale(request: Request) -> str:  # type: ignore[type-arg]
@@ -110,6 +110,11 @@ def provide_operator(request: Request, db: Db, enabled: Enabled) -> str:  # type
 
 
 MAIL_QUEUED = "mail_queued"
+
+
+def base_url(request: Request) -> str:  # type: ignore[type-arg]
+    """The address the buyer reached the shop at, for links back (provider returns)."""
+    return str(request.base_url).rstrip("/")
 
 
 def mail_queued(request: Request) -> None:  # type: ignore[type-arg]

@@ -205,12 +205,12 @@ def upgrade() -> None:
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('provider_event_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('provider_reference', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['shop_order.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('provider_event_id')
+    sa.UniqueConstraint('provider_reference')
     )
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_order_id'), ['order_id'], unique=False)
