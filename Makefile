@@ -20,7 +20,7 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -d locales -D messages -l $*
 
 run: install
-	$(BIN)/shop serve
+	$(BIN)/shop serve --test-payments
 
 lint: install
 	$(BIN)/ruff check shop tests bench

@@ -66,13 +66,27 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--test-payments",
+    is_flag=True,
+    help="Test mode: card and PayPal go to fake providers on 127.0.0.1; no money moves.",
+)
+def serve(host: str, port: int, test_payments: bool) -> None:
     """Run the shop; on an empty database, create the schema and the demo catalog."""
     import uvicorn
 
     from shop.app import create_app
 
     settings = _settings()
+    if test_payments:
+        from shop.payments.fakes.demo import start_fake_providers
+
+        settings, fakes = start_fake_providers(settings, f"http://{host}:{port}")
+        click.echo(
+            "TEST MODE: fake Stripe at "
+            f"{fakes[0].base_url}, fake PayPal at {fakes[1].base_url}. "
+            "Pay with card 4242 4242 4242 4242 or any PayPal test login."
+        )
     engine = make_engine(settings.database_url)
     empty = not inspect(engine).has_table("alembic_version")
     migrate(settings.database_url)

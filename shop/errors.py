@@ -33,6 +33,7 @@ TITLES = {
     "order_paid": N_("Order already paid"),
     "order_not_cancellable": N_("Order cannot be cancelled"),
     "invalid_signature": N_("Invalid signature"),
+    "provider_unavailable": N_("Payment provider unavailable"),
 }
 
 

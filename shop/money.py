@@ -61,3 +61,14 @@ class Money:
     def to_json(self) -> dict[str, Any]:
         """``{"amount": "120.00", "currency": "EUR"}`` with the currency's minor digits."""
         return {"amount": str(quantize(self.amount, self.currency)), "currency": self.currency}
+
+    @property
+    def minor_units(self) -> int:
+        """The amount in the currency's smallest unit (cents), as card providers count."""
+        return int(
+            quantize(self.amount, self.currency).scaleb(get_currency_precision(self.currency))
+        )
+
+    @classmethod
+    def from_minor_units(cls, units: int, currency: str) -> Money:
+        return cls.of(Decimal(units).scaleb(-get_currency_precision(currency)), currency)

@@ -46,6 +46,19 @@ class Settings:
     bank_bic: str = "BYLADEM1001"
     bank_name: str = "Deutsche Kreditbank Berlin"
     cheque_payee: str = "Licence Shop GmbH"
+    # Card payments through Stripe, PayPal through PayPal's REST API (R12). Unset keys: the
+    # method stays out of checkout. The base URLs point the SDKs at the fakes offline.
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    paypal_client_id: str | None = None
+    paypal_client_secret: str | None = field(default=None, repr=False)
+    paypal_webhook_id: str | None = None
+    paypal_base_url: str = "https://api-m.sandbox.paypal.com"
+    # The demo's test mode: fake providers on 127.0.0.1, and a banner on every page.
+    payments_test_mode: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,4 +95,14 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_BANK_BIC": ("bank_bic", str),
     "SHOP_BANK_NAME": ("bank_name", str),
     "SHOP_CHEQUE_PAYEE": ("cheque_payee", str),
+    "SHOP_STRIPE_SECRET_KEY": ("stripe_secret_key", str),
+    "SHOP_STRIPE_PUBLISHABLE_KEY": ("stripe_publishable_key", str),
+    "SHOP_STRIPE_WEBHOOK_SECRET": ("stripe_webhook_secret", str),
+    "SHOP_STRIPE_API_BASE": ("stripe_api_base", lambda v: v.rstrip("/")),
+    "SHOP_STRIPE_JS_URL": ("stripe_js_url", str),
+    "SHOP_PAYPAL_CLIENT_ID": ("paypal_client_id", str),
+    "SHOP_PAYPAL_CLIENT_SECRET": ("paypal_client_secret", str),
+    "SHOP_PAYPAL_WEBHOOK_ID": ("paypal_webhook_id", str),
+    "SHOP_PAYPAL_BASE_URL": ("paypal_base_url", lambda v: v.rstrip("/")),
+    "SHOP_PAYMENTS_TEST_MODE": ("payments_test_mode", _flag),
 }

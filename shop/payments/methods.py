@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from shop.catalog.products import N_
 from shop.i18n import Translator
 from shop.money import Money
 from shop.settings import Settings
@@ -72,8 +73,27 @@ class WebhookEvent:
     failure: ChargeFailure | None = None
 
 
+FAILURE_REASONS = {
+    "card_declined": N_("Your card was declined."),
+    "generic_decline": N_("Your card was declined."),
+    "insufficient_funds": N_("Your card has insufficient funds."),
+    "expired_card": N_("Your card has expired."),
+    "authentication_required": N_("Your bank wants you to confirm this payment yourself."),
+}
+
+
+def failure_reason(code: str) -> str:
+    """What to tell the buyer about a refused charge (a message id, translated when shown)."""
+    return FAILURE_REASONS.get(code, N_("The payment provider refused the charge."))
+
+
 class InvalidWebhook(Exception):
     """The signature (or the body) did not check out: answer 400, change nothing."""
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be asked (e.g. to verify a webhook): answer 503, so the
+    provider delivers again later."""
 
 
 @dataclass(frozen=True)

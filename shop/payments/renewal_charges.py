@@ -15,23 +15,15 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from shop.catalog.products import N_
 from shop.db import session_scope
 from shop.orders.models import Order, OrderKind, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import payment_request
-from shop.payments.methods import OnlineMethod
+from shop.payments.methods import OnlineMethod, failure_reason
 from shop.payments.received import APPLIED, Context, apply_provider_payment
 from shop.subscriptions.models import Subscription
 
 BATCH = 25
-FAILURE_REASONS = {
-    "card_declined": N_("Your card was declined."),
-    "insufficient_funds": N_("Your card has insufficient funds."),
-    "expired_card": N_("Your card has expired."),
-    "authentication_required": N_("Your bank wants you to confirm this payment yourself."),
-}
-OTHER_FAILURE = N_("The payment provider refused the charge.")
 
 
 @dataclass
@@ -105,5 +97,5 @@ def charge_one(session: Session, context: Context, order: Order, report: ChargeR
         order,
         context.now,
         template="renewal_charge_failed",
-        reason=FAILURE_REASONS.get(code, OTHER_FAILURE),
+        reason=failure_reason(code),
     )

@@ -23,6 +23,7 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.payments.methods import failure_reason
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
 from shop.web.api.orders import order_by_token
@@ -233,6 +234,7 @@ def order_page(
     """The buyer's order: what to pay and how, what was received, and the licence key."""
     order = order_by_token(db, token)
     licence = db.get(Licence, order.licence_id) if order.licence_id else None
+    failed = request.query_params.get("payment_failed")
     return render_page(
         "pages/order.html",
         request,
@@ -244,6 +246,10 @@ def order_page(
         payments=payments_of(db, order),
         due=outstanding(order),
         start=start_payment(order, enabled, shop.settings, t, base_url=base_url(request)),
+        return_url=f"{base_url(request)}/{lang}/orders/{order.token}/return",
+        payment_problem=failure_reason(failed)
+        if failed and order.status == OrderStatus.PENDING
+        else None,
         status_label=STATUS_LABELS[OrderStatus(order.status)],
         money=lambda amount: Money.of(amount, order.currency),
         licence=licence if order.status == OrderStatus.PAID else None,

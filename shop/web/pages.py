@@ -84,6 +84,7 @@ def render_page(
             "t": t,
             "lang": t.locale,
             "shop_name": shop.settings.shop_name,
+            "test_mode": shop.settings.payments_test_mode,
             # The same page in each language; the catalog's address keeps its trailing slash.
             "languages": [
                 (code, t.language_name(code), f"/{code}{path[3:] or '/'}") for code in LOCALES

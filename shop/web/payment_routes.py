@@ -19,7 +19,13 @@ from shop.catalog.products import N_
 from shop.db import session_scope
 from shop.errors import ShopError
 from shop.orders.models import Order, OrderStatus
-from shop.payments.methods import ChargeFailure, InvalidWebhook, OnlineMethod, ProviderPayment
+from shop.payments.methods import (
+    ChargeFailure,
+    InvalidWebhook,
+    OnlineMethod,
+    ProviderPayment,
+    ProviderUnavailable,
+)
 from shop.payments.received import Context, apply_once, receive_event
 from shop.plugins.state import enabled_view
 from shop.web.deps import Shop, ShopDep, mail_queued
@@ -58,6 +64,10 @@ def _receive(shop: Shop, provider: str, body: bytes, headers: dict[str, str]) ->
     except InvalidWebhook:
         raise ShopError(
             400, "invalid_signature", N_("The webhook signature does not check out.")
+        ) from None
+    except ProviderUnavailable:
+        raise ShopError(
+            503, "provider_unavailable", N_("The payment provider cannot be reached right now.")
         ) from None
     code = getattr(method, "code", provider)
     outcome = receive_event(shop.engine, context(shop), provider, code, event)

@@ -7,18 +7,13 @@ and the invariant tests already cover PostgreSQL.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
+from live import bound_socket, serve
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from shop.app import create_app
 from shop.db import migrate
 from shop.settings import Settings
 
@@ -32,7 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 IN_CI = os.environ.get("CI", "").strip().lower() in {"true", "1"}
-STARTUP_TIMEOUT = 15.0
 
 
 @pytest.fixture
@@ -41,30 +35,6 @@ def database_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     migrate(url)
     return url
-
-
-def _bound_socket() -> socket.socket:
-    """A socket on 127.0.0.1 with a free port, bound now so no other process can take it."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def _wait_until_answering(url: str, server: uvicorn.Server, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError("the shop's server thread stopped during start-up")
-        if server.started:
-            try:
-                httpx.get(url + "/", timeout=2.0)
-                return
-            except httpx.HTTPError as exc:
-                last_error = exc
-        time.sleep(0.05)
-    raise RuntimeError(f"the shop did not answer at {url} within {STARTUP_TIMEOUT}s: {last_error}")
 
 
 @pytest.fixture
@@ -76,25 +46,8 @@ def live_settings(seeded: Settings) -> Settings:
 @pytest.fixture
 def live_server(live_settings: Settings) -> Iterator[str]:
     """The real app, seeded with the demo data, served by uvicorn; yields its base URL."""
-    sock = _bound_socket()
-    host, port = sock.getsockname()
-    config = uvicorn.Config(
-        create_app(live_settings), host=host, port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="shop-live-server", daemon=True
-    )
-    thread.start()
-    base_url = f"http://{host}:{port}"
-    try:
-        _wait_until_answering(base_url, server, thread)
+    with serve(live_settings, bound_socket()) as base_url:
         yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-    assert not thread.is_alive(), "the shop's server thread did not stop"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,230 @@
+"""Card payments (Visa, MasterCard, American Express) through Stripe's PaymentIntents.
+
+The order page mounts Stripe.js's Payment Element with the intent's client secret; the
+order is paid only by what Stripe says server-side: a signed ``payment_intent.succeeded``
+(or ``charge.succeeded``) webhook, or the intent retrieved when the buyer returns. Every
+create carries an idempotency key, so a reload or a retried job never opens a second
+charge. A subscription's card is kept (``setup_future_usage``) and renewals are charged
+off-session with it (R21).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+from shop import hookimpl
+from shop.catalog.products import N_
+from shop.i18n import Translator
+from shop.money import Money
+from shop.payments.methods import (
+    ChargeFailure,
+    ChargeResult,
+    InvalidWebhook,
+    PaymentMethod,
+    PaymentRequest,
+    PaymentStart,
+    ProviderPayment,
+    WebhookEvent,
+)
+from shop.settings import Settings
+
+REQUIRED = {
+    "SHOP_STRIPE_SECRET_KEY": "stripe_secret_key",
+    "SHOP_STRIPE_PUBLISHABLE_KEY": "stripe_publishable_key",
+    "SHOP_STRIPE_WEBHOOK_SECRET": "stripe_webhook_secret",
+}
+
+
+def stripe_client(settings: Settings) -> stripe.StripeClient:
+    assert settings.stripe_secret_key is not None
+    return stripe.StripeClient(
+        settings.stripe_secret_key,
+        base_addresses={"api": settings.stripe_api_base},
+        max_network_retries=2,  # safe: every create carries an idempotency key
+    )
+
+
+def order_number_of(metadata: Mapping[str, Any] | None) -> int | None:
+    try:
+        return int((metadata or {}).get("order_number", ""))
+    except ValueError:
+        return None
+
+
+def payment_of_intent(intent: Mapping[str, Any]) -> ProviderPayment | None:
+    """A succeeded PaymentIntent as money received; the card is kept if the buyer agreed."""
+    if intent.get("status") != "succeeded":
+        return None
+    kept = intent.get("setup_future_usage") == "off_session"
+    customer, method = intent.get("customer"), intent.get("payment_method")
+    return ProviderPayment(
+        reference=str(intent["id"]),
+        order_number=order_number_of(intent.get("metadata")),
+        amount=Money.from_minor_units(
+            int(intent.get("amount_received") or intent["amount"]), str(intent["currency"]).upper()
+        ),
+        saved_customer=str(customer) if kept and customer and method else None,
+        saved_method=str(method) if kept and customer and method else None,
+    )
+
+
+def payment_of_charge(charge: Mapping[str, Any]) -> ProviderPayment | None:
+    """A succeeded charge, counted under its PaymentIntent's id: the same money."""
+    if charge.get("status") != "succeeded" or not charge.get("payment_intent"):
+        return None
+    return ProviderPayment(
+        reference=str(charge["payment_intent"]),
+        order_number=order_number_of(charge.get("metadata")),
+        amount=Money.from_minor_units(int(charge["amount"]), str(charge["currency"]).upper()),
+    )
+
+
+def failure_of_intent(intent: Mapping[str, Any], fallback: str = "card_declined") -> ChargeFailure:
+    error = intent.get("last_payment_error") or {}
+    return ChargeFailure(
+        order_number=order_number_of(intent.get("metadata")),
+        code=str(error.get("decline_code") or error.get("code") or fallback),
+        message=str(error.get("message") or ""),
+    )
+
+
+@dataclass(frozen=True)
+class Card:
+    code: str = "card"
+    name: str = N_("Card (Visa, MasterCard, American Express)")
+    offline: bool = False
+    can_charge_renewals: bool = True
+    provider: str = "stripe"
+
+    def accepts(self, currency: str) -> bool:
+        return currency in {"EUR", "USD", "DZD"}  # Stripe charges all three
+
+    def missing_settings(self, settings: Settings) -> tuple[str, ...]:
+        return tuple(env for env, name in REQUIRED.items() if not getattr(settings, name))
+
+    def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
+        """The order's PaymentIntent (the same one on every visit, by idempotency key)."""
+        params: dict[str, Any] = {
+            "amount": request.amount.minor_units,
+            "currency": request.amount.currency.lower(),
+            "description": f"Order {request.order_number}",
+            "receipt_email": request.email,
+            "metadata": {
+                "order_number": str(request.order_number),
+                "order_token": request.order_token,
+            },
+            "automatic_payment_methods": {"enabled": True},
+        }
+        key = f"order-{request.order_token}-{request.amount.minor_units}"
+        try:
+            client = stripe_client(settings)
+            if request.save_for_renewals:
+                customer = client.v1.customers.create(
+                    params={"email": request.email, "metadata": params["metadata"]},
+                    options={"idempotency_key": f"customer-{request.order_token}"},
+                )
+                params.update(customer=customer.id, setup_future_usage="off_session")
+            intent = client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": key},
+            )
+        except stripe.StripeError:
+            return PaymentStart(
+                instructions=(
+                    t.gettext(
+                        "Card payment cannot be reached right now. Please reload this page "
+                        "in a few minutes, or choose another payment method."
+                    ),
+                )
+            )
+        return PaymentStart(
+            client_secret=intent.client_secret,
+            publishable_key=settings.stripe_publishable_key,
+            script_url=settings.stripe_js_url,
+        )
+
+    def parse_webhook(
+        self, body: bytes, headers: Mapping[str, str], settings: Settings
+    ) -> WebhookEvent:
+        try:
+            stripe.Webhook.construct_event(
+                body, headers.get("stripe-signature"), settings.stripe_webhook_secret or ""
+            )
+            event = json.loads(body)
+            kind, data = str(event["type"]), event["data"]["object"]
+            event_id = str(event["id"])
+        except (ValueError, KeyError, TypeError, stripe.SignatureVerificationError):
+            raise InvalidWebhook from None
+        if kind == "payment_intent.succeeded":
+            return WebhookEvent(event_id, kind, payment=payment_of_intent(data))
+        if kind == "charge.succeeded":
+            return WebhookEvent(event_id, kind, payment=payment_of_charge(data))
+        if kind == "payment_intent.payment_failed":
+            return WebhookEvent(event_id, kind, failure=failure_of_intent(data))
+        return WebhookEvent(event_id, kind)
+
+    def confirm_return(
+        self, query: Mapping[str, str], settings: Settings
+    ) -> ProviderPayment | ChargeFailure | None:
+        """Stripe.js sends the buyer back with ``?payment_intent=pi_…``: ask Stripe."""
+        intent_id = query.get("payment_intent", "")
+        if not intent_id.startswith("pi_"):
+            return None
+        try:
+            intent = stripe_client(settings).v1.payment_intents.retrieve(intent_id).to_dict()
+        except stripe.StripeError:
+            return None  # the webhook will tell
+        if intent.get("status") == "requires_payment_method" and intent.get("last_payment_error"):
+            return failure_of_intent(intent)
+        return payment_of_intent(intent)
+
+    def charge_renewal(
+        self, request: PaymentRequest, customer: str, method: str, settings: Settings
+    ) -> ChargeResult:
+        """Charge the kept card without the buyer; one key per renewal order (R21)."""
+        params: dict[str, Any] = {
+            "amount": request.amount.minor_units,
+            "currency": request.amount.currency.lower(),
+            "customer": customer,
+            "payment_method": method,
+            "off_session": True,
+            "confirm": True,
+            "description": f"Renewal order {request.order_number}",
+            "metadata": {
+                "order_number": str(request.order_number),
+                "order_token": request.order_token,
+            },
+        }
+        try:
+            intent = (
+                stripe_client(settings)
+                .v1.payment_intents.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": f"renewal-{request.order_token}"},
+                )
+                .to_dict()
+            )
+        except stripe.CardError as error:
+            body: dict[str, Any] = error.json_body if isinstance(error.json_body, dict) else {}
+            details = body.get("error") or {}
+            code = details.get("decline_code") or details.get("code") or "card_declined"
+            message = str(details.get("message") or "")
+            return ChargeResult(failure=ChargeFailure(request.order_number, str(code), message))
+        except stripe.StripeError as error:
+            return ChargeResult(
+                failure=ChargeFailure(request.order_number, "provider_error", str(error))
+            )
+        payment = payment_of_intent(intent)
+        if payment is None:  # e.g. requires_action: the bank wants the buyer present
+            return ChargeResult(failure=failure_of_intent(intent, "authentication_required"))
+        return ChargeResult(payment=payment)
+
+
+@hookimpl
+def shop_payment_methods() -> list[PaymentMethod]:
+    return [Card()]
