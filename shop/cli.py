@@ -133,6 +133,8 @@ def plugins_list() -> None:
         state = "enabled " if info.name in on else "disabled"
         origin = "built-in" if info.builtin else (info.distribution or "registered")
         click.echo(f"{info.name:<20} {state}  {origin:<16} {info.description}")
+        if missing := installed.missing_settings(info.name, settings):
+            click.echo(f"{'':<20} not configured, stays out of checkout: set {', '.join(missing)}")
 
 
 def _toggle(name: str, enabled: bool) -> None:

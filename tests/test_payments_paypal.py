@@ -4,9 +4,9 @@ webhook applied once (R13), signatures checked through PayPal's verification cal
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

@@ -65,6 +65,9 @@ def apply_provider_payment(
     reference = f"{method}:{payment.reference}"
     seen = select(Payment.id).where(Payment.provider_reference == reference)
     if session.exec(seen).first() is not None:
+        # The same money reported again; a later report may still carry the kept card
+        # (charge.succeeded can arrive before payment_intent.succeeded).
+        save_for_renewals(session, order, method, payment)
         return DUPLICATE
     if payment.amount.currency != order.currency:
         return "currency_mismatch"  # R13: only the order's currency counts

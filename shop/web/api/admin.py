@@ -24,7 +24,9 @@ from shop.web.api.products import plain
 from shop.web.deps import Db, Operator, ShopDep, provide_operator
 
 
-def plugin_json(info: PluginInfo, enabled: bool) -> dict[str, Any]:
+def plugin_json(info: PluginInfo, enabled: bool, missing: tuple[str, ...]) -> dict[str, Any]:
+    """A plugin as the back office shows it; ``missing_settings`` names what keeps a
+    payment plugin out of checkout (its keys are not set)."""
     return {
         "name": info.name,
         "enabled": enabled,
@@ -34,6 +36,8 @@ def plugin_json(info: PluginInfo, enabled: bool) -> dict[str, Any]:
         "builtin": info.builtin,
         "essential": info.essential,
         "hooks": list(info.hooks),
+        "configured": not missing,
+        "missing_settings": list(missing),
     }
 
 
@@ -41,7 +45,12 @@ def plugin_json(info: PluginInfo, enabled: bool) -> dict[str, Any]:
 def list_plugins(db: Db, shop: ShopDep, operator: Operator) -> dict[str, Any]:
     """Every installed plugin and whether it is enabled."""
     on = enabled_names(db, shop.plugins)
-    return {"plugins": [plugin_json(i, i.name in on) for i in shop.plugins.infos.values()]}
+    return {
+        "plugins": [
+            plugin_json(i, i.name in on, shop.plugins.missing_settings(i.name, shop.settings))
+            for i in shop.plugins.infos.values()
+        ]
+    }
 
 
 @patch("/plugins/{name:str}", sync_to_thread=True)
@@ -64,7 +73,8 @@ def toggle_plugin(
         raise ShopError(
             409, "plugin_essential", N_("The plugin “%(name)s” cannot be disabled."), name=name
         ) from None
-    return {"plugin": plugin_json(info, enabled)}
+    missing = shop.plugins.missing_settings(info.name, shop.settings)
+    return {"plugin": plugin_json(info, enabled, missing)}
 
 
 @put("/exchange-rates/{currency:str}", sync_to_thread=True)
