@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from payments import Shop, count_events, ledger, shop_with
-from shop.payments.fakes.stripe import FakeStripe
 from sqlmodel import Session, select
 
 from shop.app import template_environment
@@ -21,6 +20,7 @@ from shop.clock import Clock
 from shop.db import make_engine, session_scope
 from shop.mail.outbox import OutboxMessage
 from shop.orders.models import Order
+from shop.payments.fakes.stripe import FakeStripe
 from shop.payments.received import Context
 from shop.payments.renewal_charges import charge_renewals
 from shop.plugins.manager import Plugins, get_plugin_manager
