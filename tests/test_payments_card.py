@@ -250,6 +250,10 @@ def test_r12_without_keys_the_card_is_not_offered_and_the_back_office_says_why(
     )
     assert answer.status_code == 422
     assert answer.json()["code"] == "plugin_disabled"
+    # No keys, no webhook endpoint: nothing could be verified.
+    for provider in ("stripe", "paypal", "nope"):
+        hook = client.post(f"/webhooks/{provider}", content=b"{}")
+        assert hook.status_code == 404 and hook.json()["code"] == "not_found"
 
 
 # Renewals charged off-session (R21) ------------------------------------------------------

@@ -57,8 +57,8 @@ async def receive_webhook(
 
 def _receive(shop: Shop, provider: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
     method = online_methods(shop).get(provider)
-    if method is None:
-        raise ShopError(404, "not_found", N_("Not found"))
+    if method is None or getattr(method, "missing_settings", lambda _: ())(shop.settings):
+        raise ShopError(404, "not_found", N_("Not found"))  # no such provider configured
     try:
         event = method.parse_webhook(body, headers, shop.settings)
     except InvalidWebhook:

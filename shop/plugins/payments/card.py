@@ -30,6 +30,7 @@ from shop.payments.methods import (
     PaymentStart,
     ProviderPayment,
     WebhookEvent,
+    unset_settings,
 )
 from shop.settings import Settings
 
@@ -105,7 +106,7 @@ class Card:
         return currency in {"EUR", "USD", "DZD"}  # Stripe charges all three
 
     def missing_settings(self, settings: Settings) -> tuple[str, ...]:
-        return tuple(env for env, name in REQUIRED.items() if not getattr(settings, name))
+        return unset_settings(settings, REQUIRED)
 
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
         """The order's PaymentIntent (the same one on every visit, by idempotency key)."""

@@ -41,6 +41,7 @@ from shop.payments.methods import (
     ProviderPayment,
     ProviderUnavailable,
     WebhookEvent,
+    unset_settings,
 )
 from shop.plugins.payments.paypal_sdk import paypal_client, verify_webhook
 from shop.settings import Settings
@@ -116,7 +117,7 @@ class PayPal:
         return currency in CURRENCIES
 
     def missing_settings(self, settings: Settings) -> tuple[str, ...]:
-        return tuple(env for env, name in REQUIRED.items() if not getattr(settings, name))
+        return unset_settings(settings, REQUIRED)
 
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
         """The PayPal order to approve (the same one on every visit, by request id)."""
