@@ -73,11 +73,15 @@ def main() -> None:
             f"{elapsed:.1f} s, {args.count / elapsed:.1f} renewals/s, exit codes {codes}"
         )
     finally:
-        if dropped:
-            admin = make_url(args.database).set(drivername="postgresql")
-            dsn = admin.render_as_string(hide_password=False)
-            with psycopg.connect(dsn, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')
+        drop_scratch(args.database, dropped)
+
+
+def drop_scratch(base: str, name: str | None) -> None:
+    """Drop the scratch PostgreSQL database ``name`` (SQLite files stay in /tmp)."""
+    if name:
+        admin = make_url(base).set(drivername="postgresql")
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
