@@ -346,14 +346,23 @@ def test_r21_renewal_is_charged_off_session_to_the_kept_card_once(
     assert [mail.kind for mail in mails] == ["payment_received"]
 
 
+@pytest.mark.parametrize(
+    ("card", "reason"),
+    [
+        ("4000 0000 0000 0002", "Your card was declined."),
+        ("4000 0000 0000 9995", "Your card has insufficient funds."),
+        ("4000 0027 6000 3184", "Your bank wants you to confirm this payment yourself."),
+    ],
+    ids=["declined", "insufficient-funds", "requires-action"],
+)
 def test_r21_a_declined_renewal_charge_leaves_the_order_unpaid_and_mails_the_buyer(
-    shop: Shop, fake_stripe: FakeStripe
+    shop: Shop, fake_stripe: FakeStripe, card: str, reason: str
 ) -> None:
     order = shop.place("card")
     pay_in_browser(fake_stripe, order)
     subscription = subscription_of(shop.settings, order["number"])
     assert subscription.saved_method is not None
-    fake_stripe.decline_off_session(subscription.saved_method)
+    fake_stripe.decline_off_session(subscription.saved_method, card)
 
     assert run_job(shop.settings, RENEWAL_DAY) == (0, 1)
     renewal, mails = renewal_of(shop.settings, subscription.id or 0)
@@ -361,7 +370,23 @@ def test_r21_a_declined_renewal_charge_leaves_the_order_unpaid_and_mails_the_buy
     assert subscription_of(shop.settings, order["number"]).status == "on-hold"
     assert len(mails) == 1
     assert mails[0].subject == f"Your card was not charged for renewal {renewal.number}"
-    assert "Your card was declined." in mails[0].text_body
+    assert reason in mails[0].text_body
     assert mails[0].attachment_name  # the invoice goes with it
     assert run_job(shop.settings, RENEWAL_DAY) == (0, 0)  # never charged twice for a term
     assert len(renewal_of(shop.settings, subscription.id or 0)[1]) == 1
+
+
+def test_r21_two_job_runners_at_once_charge_the_renewal_once(
+    shop: Shop, fake_stripe: FakeStripe
+) -> None:
+    orders = [shop.place("card", email=f"buyer{n}@example.com") for n in range(3)]
+    for order in orders:
+        pay_in_browser(fake_stripe, order)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda _: run_job(shop.settings, RENEWAL_DAY), range(2)))
+    assert sum(charged for charged, _ in reports) == 3
+    intents = fake_stripe.payment_intents.values()
+    renewals = [pi for pi in intents if str(pi.get("description")).startswith("Renewal")]
+    assert len(renewals) == 3  # one charge per subscription and term
+    for order in orders:
+        assert subscription_of(shop.settings, order["number"]).term_end == date(2027, 4, 1)
