@@ -90,6 +90,7 @@ def test_r12_card_is_paid_by_the_signed_webhook_and_the_card_is_kept(
     shop: Shop, fake_stripe: FakeStripe
 ) -> None:
     order = shop.place("card")
+    assert order["payment"]["publishable_key"] == fake_stripe.publishable_key
     intent = fake_stripe.payment_intents[intent_of(order)]
     assert intent["amount"] == 49000 and intent["currency"] == "eur"
     assert intent["setup_future_usage"] == "off_session"  # a subscription: kept for renewals

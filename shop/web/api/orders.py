@@ -99,6 +99,7 @@ def order_json(
             "instructions": list(start.instructions) if start else [],
             "redirect_url": start.redirect_url if start else None,
             "client_secret": start.client_secret if start else None,
+            "publishable_key": start.publishable_key if start else None,
         },
     }
 
