@@ -391,3 +391,12 @@ def test_r21_two_job_runners_at_once_charge_the_renewal_once(
     assert len(renewals) == 3  # one charge per subscription and term
     for order in orders:
         assert subscription_of(shop.settings, order["number"]).term_end == date(2027, 4, 1)
+
+
+def test_an_operators_order_listing_opens_no_card_payments(
+    shop: Shop, fake_stripe: FakeStripe, admin: dict[str, str]
+) -> None:
+    shop.place("card")
+    listed = shop.http.get("/api/v1/admin/orders", headers=admin).json()["orders"]
+    assert [order["payment"]["client_secret"] for order in listed] == [None]
+    assert len(fake_stripe.payment_intents) == 1  # the buyer's, opened at checkout

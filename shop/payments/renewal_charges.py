@@ -1,10 +1,13 @@
 """Renewals paid by a saved card, charged off-session by the job (R21).
 
 Each renewal order is charged at most once by the shop: the claim marks
-``charge_attempted_at`` under a ``SKIP LOCKED`` row lock, and the provider is given an
-idempotency key per order, so a worker that dies after charging and is run again gets the
-provider's first answer back instead of a second charge. A declined charge leaves the order
-unpaid (the subscription stays on hold) and mails the buyer the invoice with the reason.
+``charge_attempted_at`` under a ``SKIP LOCKED`` row lock and commits, and the provider is
+given an idempotency key per order. The provider is asked with no transaction open (on
+SQLite a transaction holds the only write lock; the shop must not wait on a provider), and
+the answer is recorded in a transaction of its own. A worker that dies in between leaves
+the money to the provider's webhook, or, if it died before charging, the order to the
+invoice mail. A declined charge leaves the order unpaid (the subscription stays on hold)
+and mails the buyer the invoice with the reason.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from shop.db import session_scope
 from shop.orders.models import Order, OrderKind, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import payment_request
-from shop.payments.methods import OnlineMethod, failure_reason
-from shop.payments.received import APPLIED, Context, apply_provider_payment
+from shop.payments.methods import ChargeResult, OnlineMethod, PaymentRequest, failure_reason
+from shop.payments.received import APPLIED, DUPLICATE, Context, apply_provider_payment, lock_order
 from shop.subscriptions.models import Subscription
 
 BATCH = 25
@@ -50,22 +53,42 @@ def claim(session: Session) -> list[Order]:
     return list(session.exec(statement))
 
 
+@dataclass(frozen=True)
+class Charge:
+    """One renewal to charge, read while claiming it."""
+
+    method: OnlineMethod
+    request: PaymentRequest
+    customer: str
+    saved_method: str
+
+
 def charge_renewals(engine: Engine, context_for: Callable[[Session], Context]) -> ChargeReport:
-    """Charge every claimable renewal once; committed one batch at a time."""
+    """Charge every claimable renewal once, a claimed batch at a time."""
     report = ChargeReport()
     while True:
         with session_scope(engine) as session:
             orders = claim(session)
-            if not orders:
-                return report
             context = context_for(session)
+            charges = []
             for order in orders:
                 order.charge_attempted_at = context.now
                 session.add(order)
-                charge_one(session, context, order, report)
+                if (charge := charge_of(session, context, order)) is not None:
+                    charges.append(charge)
+        if not orders:
+            return report
+        for charge in charges:
+            result = charge.method.charge_renewal(
+                charge.request, charge.customer, charge.saved_method, context.settings
+            )
+            with session_scope(engine) as session:
+                record_result(session, context_for(session), charge, result, report)
 
 
-def charge_one(session: Session, context: Context, order: Order, report: ChargeReport) -> None:
+def charge_of(session: Session, context: Context, order: Order) -> Charge | None:
+    """What charging ``order`` takes, or None when its method cannot charge by itself
+    (the invoice mail then asks for payment)."""
     subscription = session.get(Subscription, order.subscription_id)
     method = context.enabled.payment_methods.get(order.payment_method)
     if (
@@ -75,20 +98,24 @@ def charge_one(session: Session, context: Context, order: Order, report: ChargeR
         or not isinstance(method, OnlineMethod)
         or not method.can_charge_renewals
     ):
-        return  # the invoice mail asks for payment instead
+        return None
     request = payment_request(order, context.settings.public_url)
-    result = method.charge_renewal(
-        request, subscription.saved_customer, subscription.saved_method, context.settings
-    )
+    return Charge(method, request, subscription.saved_customer, subscription.saved_method)
+
+
+def record_result(
+    session: Session, context: Context, charge: Charge, result: ChargeResult, report: ChargeReport
+) -> None:
+    code = getattr(charge.method, "code", "card")
     if result.payment is not None:
-        outcome = apply_provider_payment(
-            session, context, order.payment_method, result.payment, "renewal charge"
-        )
-        if outcome == APPLIED:
+        outcome = apply_provider_payment(session, context, code, result.payment, "renewal charge")
+        if outcome in (APPLIED, DUPLICATE):  # DUPLICATE: its webhook was quicker
             report.charged += 1
         return
     report.failed += 1
-    code = result.failure.code if result.failure else "unknown"
+    order = lock_order(session, charge.request.order_number)
+    if order is None or order.status != OrderStatus.PENDING:
+        return
     notify(
         session,
         context.templates,
@@ -97,5 +124,5 @@ def charge_one(session: Session, context: Context, order: Order, report: ChargeR
         order,
         context.now,
         template="renewal_charge_failed",
-        reason=failure_reason(code),
+        reason=failure_reason(result.failure.code if result.failure else "unknown"),
     )

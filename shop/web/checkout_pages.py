@@ -234,31 +234,31 @@ def order_page(
     """The buyer's order: what to pay and how, what was received, and the licence key."""
     order = order_by_token(db, token)
     licence = db.get(Licence, order.licence_id) if order.licence_id else None
+    subscription = db.get(Subscription, order.subscription_id or 0)
     failed = request.query_params.get("payment_failed")
-    return render_page(
-        "pages/order.html",
-        request,
-        shop,
-        t,
-        buyer_choice(request, shop, enabled, t),
-        order=order,
-        lines=order_lines(db, order),
-        payments=payments_of(db, order),
-        due=outstanding(order),
-        start=start_payment(order, enabled, shop.settings, t, base_url=base_url(request)),
-        return_url=f"{base_url(request)}/{lang}/orders/{order.token}/return",
-        payment_problem=failure_reason(failed)
+    choice = buyer_choice(request, shop, enabled, t)
+    context = {
+        "order": order,
+        "lines": order_lines(db, order),
+        "payments": payments_of(db, order),
+        "due": outstanding(order),
+        "return_url": f"{base_url(request)}/{lang}/orders/{order.token}/return",
+        "payment_problem": failure_reason(failed)
         if failed and order.status == OrderStatus.PENDING
         else None,
-        status_label=STATUS_LABELS[OrderStatus(order.status)],
-        money=lambda amount: Money.of(amount, order.currency),
-        licence=licence if order.status == OrderStatus.PAID else None,
-        document_url=f"/api/v1/orders/{order.token}/document.pdf",
-        subscription_token=subscription.token
-        if (subscription := db.get(Subscription, order.subscription_id or 0))
-        and subscription.status != "pending"
+        "status_label": STATUS_LABELS[OrderStatus(order.status)],
+        "money": lambda amount: Money.of(amount, order.currency),
+        "licence": licence if order.status == OrderStatus.PAID else None,
+        "document_url": f"/api/v1/orders/{order.token}/document.pdf",
+        "subscription_token": subscription.token
+        if subscription and subscription.status != "pending"
         else None,
-    )
+    }
+    # Everything is read: end the transaction before a card or PayPal method asks its
+    # provider, so a slow provider never holds the database (SQLite's one write lock).
+    db.commit()
+    start = start_payment(order, enabled, shop.settings, t, base_url=base_url(request))
+    return render_page("pages/order.html", request, shop, t, choice, start=start, **context)
 
 
 @post("/{lang:str}/orders/{token:str}/cancel", sync_to_thread=True)

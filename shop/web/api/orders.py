@@ -21,6 +21,7 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.payments.methods import PaymentStart
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.web.api.products import plain
@@ -34,8 +35,9 @@ def money(amount: Any, currency: str) -> dict[str, str]:
 def order_json(
     session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
 ) -> dict[str, Any]:
-    """The ``{order}`` of the API contract."""
-    start = start_payment(order, enabled, settings, t)
+    """The ``{order}`` of the API contract; its ``payment`` without asking a provider (an
+    operator's listing opens no card or PayPal payments): see ``buyer_order_json``."""
+    start = start_payment(order, enabled, settings, t, online=False)
     licence = session.get(Licence, order.licence_id) if order.licence_id else None
     return {
         "number": order.number,
@@ -94,14 +96,29 @@ def order_json(
         "valid_until": order.valid_until.isoformat() if order.valid_until else None,
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "document_url": f"{settings.public_url}/api/v1/orders/{order.token}/document.pdf",
-        "payment": {
-            "method": order.payment_method or None,
-            "instructions": list(start.instructions) if start else [],
-            "redirect_url": start.redirect_url if start else None,
-            "client_secret": start.client_secret if start else None,
-            "publishable_key": start.publishable_key if start else None,
-        },
+        "payment": payment_json(order, start),
     }
+
+
+def payment_json(order: Order, start: PaymentStart | None) -> dict[str, Any]:
+    return {
+        "method": order.payment_method or None,
+        "instructions": list(start.instructions) if start else [],
+        "redirect_url": start.redirect_url if start else None,
+        "client_secret": start.client_secret if start else None,
+        "publishable_key": start.publishable_key if start else None,
+    }
+
+
+def buyer_order_json(
+    session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
+) -> dict[str, Any]:
+    """``order_json`` with the card or PayPal payment opened for the buyer. The transaction
+    ends first, so no provider call holds the database (or the order counter, R8)."""
+    body = order_json(session, order, enabled, settings, t)
+    session.commit()
+    body["payment"] = payment_json(order, start_payment(order, enabled, settings, t))
+    return body
 
 
 def order_by_token(session: Session, token: str) -> Order:
@@ -131,7 +148,7 @@ def create_order(
     order = place_order(db, shop.plugins, enabled, checkout, now)
     notify(db, shop.templates, enabled, shop.settings, order, now)
     mail_queued(request)
-    return {"order": order_json(db, order, enabled, shop.settings, t)}
+    return {"order": buyer_order_json(db, order, enabled, shop.settings, t)}
 
 
 @get("/api/v1/orders/{token:str}", sync_to_thread=True)
@@ -140,7 +157,7 @@ def get_order(
 ) -> dict[str, Any]:
     """An order or quote, for whoever holds its token."""
     order = order_by_token(db, token)
-    return {"order": order_json(db, order, enabled, shop.settings, t)}
+    return {"order": buyer_order_json(db, order, enabled, shop.settings, t)}
 
 
 @post("/api/v1/orders/{token:str}/cancel", sync_to_thread=True, status_code=200)
