@@ -400,3 +400,22 @@ def test_an_operators_order_listing_opens_no_card_payments(
     listed = shop.http.get("/api/v1/admin/orders", headers=admin).json()["orders"]
     assert [order["payment"]["client_secret"] for order in listed] == [None]
     assert len(fake_stripe.payment_intents) == 1  # the buyer's, opened at checkout
+
+
+def test_r13_a_failed_bank_check_brings_the_buyer_back_to_a_dutch_message(
+    shop: Shop, fake_stripe: FakeStripe
+) -> None:
+    order = shop.place("card", email="pieter@example.nl")
+    assert pay_in_browser(fake_stripe, order, "4000 0027 6000 3184")["status"] == "requires_action"
+    page = f"{shop.url}/nl/orders/{order['token']}"
+    failed = httpx.post(
+        f"{fake_stripe.base_url}/3ds/{intent_of(order)}/fail",
+        data={"return_url": f"{page}/return"},
+        follow_redirects=True,
+        timeout=30,
+    )
+    assert failed.status_code == 200
+    assert str(failed.url).startswith(f"{page}?payment_failed=")
+    assert "Uw bank heeft de betaling niet bevestigd." in failed.text
+    assert "Betalen met kaart" in failed.text  # the card form again, to try once more
+    assert ledger(shop.settings, order["number"]).status == "pending"

@@ -79,6 +79,7 @@ FAILURE_REASONS = {
     "insufficient_funds": N_("Your card has insufficient funds."),
     "expired_card": N_("Your card has expired."),
     "authentication_required": N_("Your bank wants you to confirm this payment yourself."),
+    "payment_intent_authentication_failure": N_("Your bank did not confirm the payment."),
 }
 
 
@@ -144,8 +145,8 @@ class PaymentMethod(Protocol):
 
 
 @runtime_checkable
-class OnlineMethod(Protocol):
-    """A method a provider confirms: webhooks, the buyer's return, renewal charges."""
+class OnlineMethod(PaymentMethod, Protocol):
+    """A payment method a provider confirms: webhooks, the buyer's return, renewal charges."""
 
     @property
     def provider(self) -> str:

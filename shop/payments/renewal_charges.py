@@ -106,9 +106,9 @@ def charge_of(session: Session, context: Context, order: Order) -> Charge | None
 def record_result(
     session: Session, context: Context, charge: Charge, result: ChargeResult, report: ChargeReport
 ) -> None:
-    code = getattr(charge.method, "code", "card")
     if result.payment is not None:
-        outcome = apply_provider_payment(session, context, code, result.payment, "renewal charge")
+        method = charge.method.code
+        outcome = apply_provider_payment(session, context, method, result.payment, "renewal charge")
         if outcome in (APPLIED, DUPLICATE):  # DUPLICATE: its webhook was quicker
             report.charged += 1
         return

@@ -57,7 +57,7 @@ async def receive_webhook(
 
 def _receive(shop: Shop, provider: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
     method = online_methods(shop).get(provider)
-    if method is None or getattr(method, "missing_settings", lambda _: ())(shop.settings):
+    if method is None or method.missing_settings(shop.settings):
         raise ShopError(404, "not_found", N_("Not found"))  # no such provider configured
     try:
         event = method.parse_webhook(body, headers, shop.settings)
@@ -69,8 +69,7 @@ def _receive(shop: Shop, provider: str, body: bytes, headers: dict[str, str]) ->
         raise ShopError(
             503, "provider_unavailable", N_("The payment provider cannot be reached right now.")
         ) from None
-    code = getattr(method, "code", provider)
-    outcome = receive_event(shop.engine, context(shop), provider, code, event)
+    outcome = receive_event(shop.engine, context(shop), provider, method.code, event)
     return {"received": True, "event": event.event_id, "outcome": outcome}
 
 
