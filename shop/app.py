@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
@@ -20,6 +22,7 @@ from litestar.template import TemplateConfig
 from shop.clock import Clock
 from shop.db import make_engine
 from shop.plugins.manager import Plugins, get_plugin_manager
+from shop.plugins.state import EnabledCache
 from shop.settings import Settings
 from shop.web.api.admin import admin_router
 from shop.web.api.licences import licences_router
@@ -98,13 +101,25 @@ def _derive(settings: Settings, purpose: bytes) -> bytes:
 def create_app(settings: Settings | None = None, *, plugins: Plugins | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     templates = template_environment(settings)
+    plugins = plugins or Plugins(get_plugin_manager())
     shop = Shop(
         settings=settings,
-        engine=make_engine(settings.database_url),
-        plugins=plugins or Plugins(get_plugin_manager()),
+        engine=make_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            wait_seconds=settings.db_wait_seconds,
+        ),
+        plugins=plugins,
         clock=Clock.from_setting(settings.clock, settings.timezone),
         templates=templates,
+        enabled=EnabledCache(plugins, settings),
     )
+
+    def on_startup() -> None:
+        # Handlers run on the loop's default executor; one thread per pooled connection, so
+        # a handler never waits for a connection that another handler's thread holds.
+        threads = ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="shop-handler")
+        asyncio.get_running_loop().set_default_executor(threads)
 
     def on_shutdown() -> None:
         shop.engine.dispose()
@@ -147,7 +162,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         dependencies={
             "shop": Provide(provide_shop, sync_to_thread=False),
             "db": Provide(provide_db),
-            "enabled": Provide(provide_enabled, sync_to_thread=True),
+            "enabled": Provide(provide_enabled, sync_to_thread=False),
             "t": Provide(provide_translator, sync_to_thread=False),
         },
         exception_handlers={Exception: handle_error},
@@ -161,6 +176,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         ),
         openapi_config=OpenAPIConfig(title=settings.shop_name, version="1.0.0", path="/schema"),
         state=State({"shop": shop}),
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         before_send=[add_content_language],
         after_response=deliver_mail_after_response,

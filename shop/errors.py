@@ -34,6 +34,7 @@ TITLES = {
     "order_not_cancellable": N_("Order cannot be cancelled"),
     "invalid_signature": N_("Invalid signature"),
     "provider_unavailable": N_("Payment provider unavailable"),
+    "busy": N_("Busy"),
 }
 
 

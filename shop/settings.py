@@ -29,6 +29,10 @@ class Settings:
     templates_dir: Path = ROOT / "templates"
     static_dir: Path = ROOT / "static"
     debug: bool = False
+    # Database connections per process, and as many threads to run handlers on; how long a
+    # request waits for a connection or SQLite's write lock before it gets a 503.
+    db_pool_size: int = 20
+    db_wait_seconds: float = 10.0
     # Ed25519 private key for licence keys (R6): base64 of the 32 raw bytes. Unset: a key
     # file in the working directory, created on first use (fine for a demo, not production).
     licence_signing_key: str | None = field(default=None, repr=False)
@@ -81,6 +85,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_SECRET_KEY": ("secret_key", str),
     "SHOP_NAME": ("shop_name", str),
     "SHOP_DEBUG": ("debug", _flag),
+    "SHOP_DB_POOL_SIZE": ("db_pool_size", int),
+    "SHOP_DB_WAIT_SECONDS": ("db_wait_seconds", float),
     "SHOP_LICENCE_SIGNING_KEY": ("licence_signing_key", str),
     "SHOP_LICENCE_KEY_FILE": ("licence_key_file", Path),
     "SHOP_SMTP_URL": ("smtp_url", str),

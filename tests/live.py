@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -15,6 +20,7 @@ from shop.app import create_app
 from shop.settings import Settings
 
 STARTUP_TIMEOUT = 15.0
+SHOP = Path(sys.executable).parent / "shop"
 
 
 def bound_socket() -> socket.socket:
@@ -67,3 +73,59 @@ def serve(settings: Settings, sock: socket.socket) -> Iterator[str]:
         thread.join(timeout=10)
         sock.close()
     assert not thread.is_alive(), "the shop's server thread did not stop"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def environment_of(settings: Settings) -> dict[str, str]:
+    """The ``SHOP_*`` variables that make a ``shop`` process use ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
+    env.update(
+        SHOP_DATABASE_URL=settings.database_url,
+        SHOP_SECRET_KEY=settings.secret_key,
+        SHOP_LICENCE_KEY_FILE=str(settings.licence_key_file),
+    )
+    if settings.clock:
+        env["SHOP_CLOCK"] = settings.clock
+    if settings.licence_signing_key:
+        env["SHOP_LICENCE_SIGNING_KEY"] = settings.licence_signing_key
+    return env
+
+
+@contextmanager
+def shop_process(settings: Settings, *args: str, **env: str) -> Iterator[str]:
+    """``shop serve`` as its own process, as an operator starts it, with more ``SHOP_*``
+    variables in ``env``; yields its base URL."""
+    port = free_port()
+    command = [str(SHOP), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command, env={**environment_of(settings), **env}, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    output = log.read().decode(errors="replace")
+                    raise RuntimeError(f"shop serve exited: {output}")
+                try:
+                    httpx.get(url + "/", timeout=2.0)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)  # polling for the server to start, not timing logic
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

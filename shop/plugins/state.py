@@ -44,6 +44,34 @@ def enabled_view(
     return plugins.enabled((name for name in plugins.infos if name not in on), settings)
 
 
+MAX_VIEWS = 16
+
+
+class EnabledCache:
+    """The enabled view per stored state, built once and shared by every request.
+
+    Each request reads the few rows of ``plugin_state`` (so a change made by another worker
+    process or by ``shop plugins`` shows at once); building the view (hook calls, the
+    products and currencies it caches) happens only when that state changes."""
+
+    def __init__(self, plugins: Plugins, settings: Settings | None = None) -> None:
+        self.plugins = plugins
+        self.settings = settings
+        self._views: dict[frozenset[str], EnabledPlugins] = {}
+
+    def view(self, session: Session) -> EnabledPlugins:
+        on = frozenset(enabled_names(session, self.plugins))
+        view = self._views.get(on)
+        if view is None:
+            off = [name for name in self.plugins.infos if name not in on]
+            view = self.plugins.enabled(off, self.settings)
+            # A new dict, so readers never see one change; a handful of states is all
+            # an operator produces, but keep it bounded anyway.
+            kept = self._views if len(self._views) < MAX_VIEWS else {}
+            self._views = {**kept, on: view}
+        return view
+
+
 def set_enabled(
     session: Session, plugins: Plugins, name: str, enabled: bool, now: datetime
 ) -> PluginInfo:

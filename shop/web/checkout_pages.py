@@ -29,6 +29,7 @@ from shop.subscriptions.models import Subscription
 from shop.web.api.orders import order_by_token
 from shop.web.deps import Db, Enabled, Shop, ShopDep, T, base_url, mail_queued
 from shop.web.pages import buyer_choice, render_page
+from shop.web.transaction import transaction
 
 CART = "cart"
 STATUS_LABELS = {
@@ -71,6 +72,7 @@ def _price_cart(
 
 
 @post("/{lang:str}/cart/add", sync_to_thread=True)
+@transaction
 def add_to_cart(
     request: Request[Any, Any, Any],
     enabled: Enabled,
@@ -108,6 +110,7 @@ def update_cart(
 
 
 @get("/{lang:str}/cart", sync_to_thread=True)
+@transaction
 def cart_page(
     request: Request[Any, Any, Any],
     db: Db,
@@ -163,6 +166,7 @@ def _checkout_page(
 
 
 @get("/{lang:str}/checkout", sync_to_thread=True)
+@transaction
 def checkout_page(
     request: Request[Any, Any, Any],
     db: Db,
@@ -179,6 +183,7 @@ def checkout_page(
 
 
 @post("/{lang:str}/checkout/place", sync_to_thread=True)
+@transaction
 def checkout_submit(
     request: Request[Any, Any, Any],
     db: Db,
@@ -222,6 +227,7 @@ def checkout_submit(
 
 
 @get("/{lang:str}/orders/{token:str}", sync_to_thread=True)
+@transaction
 def order_page(
     request: Request[Any, Any, Any],
     db: Db,
@@ -262,12 +268,14 @@ def order_page(
 
 
 @post("/{lang:str}/orders/{token:str}/cancel", sync_to_thread=True)
+@transaction
 def order_cancel(db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]) -> Redirect:
     cancel_order(db, order_by_token(db, token), shop.clock.now())
     return Redirect(f"/{lang}/orders/{token}")
 
 
 @post("/{lang:str}/trial", sync_to_thread=True)
+@transaction
 def trial_submit(
     request: Request[Any, Any, Any],
     db: Db,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from jinja2 import Environment
 from litestar import Request
@@ -11,6 +13,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
+from litestar.params import SkipValidation
 from litestar.types import Message, Scope
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -18,13 +21,16 @@ from sqlmodel import Session
 from shop.accounts.tokens import operator_for
 from shop.catalog.products import N_
 from shop.clock import Clock
-from shop.db import session_scope
+from shop.db import reader, session_scope
 from shop.errors import ShopError
 from shop.i18n import Translator, negotiate
 from shop.mail import deliver_pending
 from shop.plugins.manager import EnabledPlugins, Plugins
-from shop.plugins.state import enabled_view
+from shop.plugins.state import EnabledCache
 from shop.settings import Settings
+from shop.web.transaction import Deferred
+
+log = logging.getLogger("shop")
 
 LOCALE_COOKIE = "shop_locale"
 
@@ -34,18 +40,32 @@ class Shop:
     """The long-lived parts of one running shop, built once at start-up."""
 
     settings: Settings
-    engine: Engine
+    engine: Engine  # sessions that write
     plugins: Plugins
     clock: Clock
     templates: Environment  # pages, and mails rendered outside a request
+    enabled: EnabledCache
+
+    @cached_property
+    def reader(self) -> Engine:
+        """The same database, for sessions that only read (GET pages and API calls)."""
+        return reader(self.engine)
+
+    def enabled_now(self) -> EnabledPlugins:
+        """The enabled plugins, read in a session of their own (outside a request)."""
+        with session_scope(self.reader) as session:
+            return self.enabled.view(session)
 
 
-# What a handler's parameter names mean; the providers are wired in shop.app.
+# What a handler's parameter names mean; the providers are wired in shop.app. They do no
+# I/O: the session and what is read through it are resolved by ``@transaction``.
 ShopDep = NamedDependency[Shop]
-Db = NamedDependency[Session]
-Enabled = NamedDependency[EnabledPlugins]
+Db = NamedDependency[SkipValidation[Session]]
+Enabled = NamedDependency[SkipValidation[EnabledPlugins]]
 T = NamedDependency[Translator]
-Operator = NamedDependency[str]
+Operator = NamedDependency[SkipValidation[str]]
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def provide_shop(state: State) -> Shop:
@@ -53,13 +73,20 @@ def provide_shop(state: State) -> Shop:
     return shop
 
 
-def provide_db(shop: ShopDep) -> Iterator[Session]:
-    with session_scope(shop.engine) as session:
+def provide_db(request: Request, shop: ShopDep) -> Iterator[Session]:  # type: ignore[type-arg]
+    """The request's session, not yet connected; GET and HEAD only read."""
+    engine = shop.reader if request.method in READS else shop.engine
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            log.error("%s ran outside @transaction; its work is rolled back", request.url.path)
+        session.close()
 
 
-def provide_enabled(db: Db, shop: ShopDep) -> EnabledPlugins:
-    return enabled_view(db, shop.plugins, shop.settings)
+def provide_enabled(db: Db, shop: ShopDep) -> Deferred[EnabledPlugins]:
+    return Deferred(db, shop.enabled.view)
 
 
 def request_locale(request: Request) -> str:  # type: ignore[type-arg]
@@ -94,19 +121,22 @@ def provide_translator(request: Request) -> Translator:  # type: ignore[type-arg
     return translator_for(request)
 
 
-def provide_operator(request: Request, db: Db, enabled: Enabled) -> str:  # type: ignore[type-arg]
-    """The operator named by the request's bearer token; 401 without a valid one.
-
-    It takes ``enabled`` only to be resolved after it: both use the request's one session,
-    which must not be used from two threads at once.
-    """
+def provide_operator(request: Request, db: Db) -> Deferred[str]:  # type: ignore[type-arg]
+    """The operator named by the request's bearer token; 401 without a valid one."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    name = operator_for(db, token.strip()) if scheme.lower() == "bearer" and token else None
-    if name is None:
-        raise ShopError(
-            401, "unauthorized", N_("Send an operator token as “Authorization: Bearer <token>”.")
-        )
-    return name
+
+    def check(session: Session) -> str:
+        bearer = scheme.lower() == "bearer" and token.strip()
+        name = operator_for(session, token.strip()) if bearer else None
+        if name is None:
+            raise ShopError(
+                401,
+                "unauthorized",
+                N_("Send an operator token as “Authorization: Bearer <token>”."),
+            )
+        return name
+
+    return Deferred(db, check)
 
 
 MAIL_QUEUED = "mail_queued"

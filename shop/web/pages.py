@@ -19,6 +19,7 @@ from shop.errors import ShopError
 from shop.i18n import LOCALES, Translator, country_names
 from shop.plugins.manager import EnabledPlugins
 from shop.web.deps import LOCALE_COOKIE, Db, Enabled, Shop, ShopDep, T, request_locale
+from shop.web.transaction import transaction
 
 CURRENCY_COOKIE, COUNTRY_COOKIE = "shop_currency", "shop_country"
 YEAR = 60 * 60 * 24 * 365
@@ -113,6 +114,7 @@ def home(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/{lang:str}", sync_to_thread=True)
+@transaction
 def catalog(
     request: Request[Any, Any, Any],
     db: Db,
@@ -128,6 +130,7 @@ def catalog(
 
 
 @get("/{lang:str}/products/{sku:str}", sync_to_thread=True)
+@transaction
 def product_page(
     request: Request[Any, Any, Any],
     db: Db,

@@ -27,7 +27,6 @@ from shop.payments.methods import (
     ProviderUnavailable,
 )
 from shop.payments.received import Context, apply_once, receive_event
-from shop.plugins.state import enabled_view
 from shop.web.deps import Shop, ShopDep, mail_queued
 
 
@@ -39,9 +38,9 @@ def online_methods(shop: Shop) -> dict[str, OnlineMethod]:
 
 
 def context(shop: Shop) -> Context:
-    with session_scope(shop.engine) as session:
-        enabled = enabled_view(session, shop.plugins)
-    return Context(enabled, shop.settings, shop.templates, shop.clock.now(), shop.clock.today())
+    return Context(
+        shop.enabled_now(), shop.settings, shop.templates, shop.clock.now(), shop.clock.today()
+    )
 
 
 @post("/webhooks/{provider:str}", status_code=200)
@@ -79,7 +78,7 @@ def payment_return(
 ) -> Redirect:
     """The buyer is back from the card form or PayPal: ask the provider what happened,
     apply a confirmed payment, then show the order page."""
-    with session_scope(shop.engine) as session:
+    with session_scope(shop.reader) as session:
         order = session.exec(select(Order).where(Order.token == token)).first()
     if order is None:
         raise ShopError(404, "not_found", N_("There is no order with this address."))

@@ -15,14 +15,18 @@ from litestar.exceptions import (
 )
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Template
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shop.catalog.products import N_
+from shop.db import DatabaseBusy
 from shop.errors import ShopError
 from shop.web.deps import translator_for
 
 log = logging.getLogger("shop")
 
 JSON_PREFIXES = ("/api/", "/webhooks/", "/schema")
+RETRY_AFTER_SECONDS = 2
 
 
 def _as_shop_error(exc: Exception) -> ShopError:
@@ -45,6 +49,13 @@ def _as_shop_error(exc: Exception) -> ShopError:
                 "Please reload the page and try again."
             ),
         )
+    if isinstance(exc, DatabaseBusy | PoolTimeout | OperationalError):
+        # No connection or no write lock in time, or the database is away for a moment:
+        # nothing was saved, and the same request may well succeed shortly.
+        log.warning("database busy: %s", exc)
+        return ShopError(
+            503, "busy", N_("The shop is very busy right now. Please try again in a moment.")
+        )
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return ShopError(
             exc.status_code,
@@ -64,6 +75,8 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     title = t.gettext(error.title)
     detail = t.gettext(error.detail, **error.params)
     headers = {"Content-Language": t.locale}
+    if error.status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if request.url.path.startswith(JSON_PREFIXES):
         extra: dict[str, Any] = {"code": error.code}
         if error.field:

@@ -29,6 +29,7 @@ from shop.subscriptions.service import (
 from shop.web.api.subscriptions import cancel_subscription
 from shop.web.deps import Db, Enabled, Shop, ShopDep, T, mail_queued
 from shop.web.pages import buyer_choice, render_page
+from shop.web.transaction import transaction
 
 STATUS_LABELS = {
     "pending": N_("Awaiting payment"),
@@ -72,6 +73,7 @@ def _context(
 
 
 @get("/{lang:str}/subscriptions/{token:str}", sync_to_thread=True)
+@transaction
 def subscription_page(
     request: Request[Any, Any, Any],
     db: Db,
@@ -147,6 +149,7 @@ def _preview(
 
 
 @get("/{lang:str}/subscriptions/{token:str}/switch", sync_to_thread=True)
+@transaction
 def switch_page(
     request: Request[Any, Any, Any],
     db: Db,
@@ -177,6 +180,7 @@ def switch_page(
 
 
 @get("/{lang:str}/subscriptions/{token:str}/switch/preview", sync_to_thread=True)
+@transaction
 def switch_preview(
     request: Request[Any, Any, Any],
     db: Db,
@@ -192,6 +196,7 @@ def switch_preview(
 
 
 @post("/{lang:str}/subscriptions/{token:str}/switch/apply", sync_to_thread=True)
+@transaction
 def switch_apply(
     request: Request[Any, Any, Any],
     db: Db,
@@ -241,12 +246,14 @@ def switch_apply(
 
 
 @post("/{lang:str}/subscriptions/{token:str}/withdraw", sync_to_thread=True)
+@transaction
 def switch_withdraw(db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]) -> Redirect:
     withdraw_downgrade(db, by_token(db, token), "customer", shop.clock.now())
     return Redirect(f"/{lang}/subscriptions/{token}")
 
 
 @post("/{lang:str}/subscriptions/{token:str}/cancel", sync_to_thread=True)
+@transaction
 def subscription_cancel(
     db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]
 ) -> Redirect:

@@ -22,6 +22,7 @@ from shop.web.api.admin_orders import (
 )
 from shop.web.api.products import plain
 from shop.web.deps import Db, Operator, ShopDep, provide_operator
+from shop.web.transaction import transaction
 
 
 def plugin_json(info: PluginInfo, enabled: bool, missing: tuple[str, ...]) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def plugin_json(info: PluginInfo, enabled: bool, missing: tuple[str, ...]) -> di
 
 
 @get("/plugins", sync_to_thread=True)
+@transaction
 def list_plugins(db: Db, shop: ShopDep, operator: Operator) -> dict[str, Any]:
     """Every installed plugin and whether it is enabled."""
     on = enabled_names(db, shop.plugins)
@@ -54,6 +56,7 @@ def list_plugins(db: Db, shop: ShopDep, operator: Operator) -> dict[str, Any]:
 
 
 @patch("/plugins/{name:str}", sync_to_thread=True)
+@transaction
 def toggle_plugin(
     db: Db, shop: ShopDep, operator: Operator, name: FromPath[str], data: JSONBody[Any]
 ) -> dict[str, Any]:
@@ -78,6 +81,7 @@ def toggle_plugin(
 
 
 @put("/exchange-rates/{currency:str}", sync_to_thread=True)
+@transaction
 def put_exchange_rate(
     db: Db, shop: ShopDep, operator: Operator, currency: FromPath[str], data: JSONBody[Any]
 ) -> dict[str, Any]:
@@ -122,6 +126,6 @@ admin_router = Router(
         list_licences,
         outbox,
     ],
-    dependencies={"operator": Provide(provide_operator, sync_to_thread=True)},
+    dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["admin"],
 )

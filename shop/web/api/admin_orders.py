@@ -18,6 +18,7 @@ from shop.orders.notifications import notify
 from shop.orders.payments import parse_amount, record_payment
 from shop.web.api.orders import licence_json, order_json
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued
+from shop.web.transaction import transaction
 
 
 def order_by_number(db: Db, number: int) -> Order:
@@ -28,6 +29,7 @@ def order_by_number(db: Db, number: int) -> Order:
 
 
 @get("/orders", sync_to_thread=True)
+@transaction
 def list_orders(
     db: Db,
     shop: ShopDep,
@@ -48,6 +50,7 @@ def list_orders(
 
 
 @post("/orders/{number:int}/payments", sync_to_thread=True, status_code=201)
+@transaction
 def add_payment(
     request: Request[Any, Any, Any],
     db: Db,
@@ -93,6 +96,7 @@ def add_payment(
 
 
 @post("/orders/{number:int}/cancel", sync_to_thread=True, status_code=200)
+@transaction
 def cancel_by_operator(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, operator: Operator, number: FromPath[int]
 ) -> dict[str, Any]:
@@ -102,6 +106,7 @@ def cancel_by_operator(
 
 
 @get("/licences", sync_to_thread=True)
+@transaction
 def list_licences(
     db: Db, operator: Operator, email: FromQuery[str | None] = None
 ) -> dict[str, Any]:
@@ -113,6 +118,7 @@ def list_licences(
 
 
 @get("/outbox", sync_to_thread=True)
+@transaction
 def outbox(db: Db, operator: Operator, to: FromQuery[str | None] = None) -> dict[str, Any]:
     """The e-mails the shop wrote, newest first, and whether they were sent."""
     return {

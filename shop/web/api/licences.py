@@ -21,6 +21,7 @@ from shop.orders.notifications import notify
 from shop.subscriptions.agreements import catch_up_price, months_between
 from shop.web.api.orders import order_json
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued, provide_operator
+from shop.web.transaction import transaction
 
 
 def licence_by_id(db: Db, licence_id: int) -> Licence:
@@ -31,6 +32,7 @@ def licence_by_id(db: Db, licence_id: int) -> Licence:
 
 
 @post("/{licence_id:int}/maintenance", sync_to_thread=True, status_code=201)
+@transaction
 def renew_maintenance_order(
     request: Request[Any, Any, Any],
     db: Db,
@@ -71,6 +73,7 @@ def renew_maintenance_order(
 
 
 @post("/{licence_id:int}/upgrade", sync_to_thread=True, status_code=201)
+@transaction
 def upgrade_tier(
     request: Request[Any, Any, Any],
     db: Db,
@@ -93,6 +96,7 @@ def upgrade_tier(
 
 
 @get("/catch-up-price", sync_to_thread=True)
+@transaction
 def catch_up(
     db: Db,
     shop: ShopDep,
@@ -128,6 +132,6 @@ def catch_up(
 licences_router = Router(
     path="/api/v1/licences",
     route_handlers=[renew_maintenance_order, upgrade_tier, catch_up],
-    dependencies={"operator": Provide(provide_operator, sync_to_thread=True)},
+    dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["licences"],
 )

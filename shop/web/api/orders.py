@@ -26,6 +26,7 @@ from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.web.api.products import plain
 from shop.web.deps import Db, Enabled, ShopDep, T, mail_queued
+from shop.web.transaction import transaction
 
 
 def money(amount: Any, currency: str) -> dict[str, str]:
@@ -129,6 +130,7 @@ def order_by_token(session: Session, token: str) -> Order:
 
 
 @post("/api/v1/orders", sync_to_thread=True, status_code=201)
+@transaction
 def create_order(
     request: Request[Any, Any, Any],
     db: Db,
@@ -152,6 +154,7 @@ def create_order(
 
 
 @get("/api/v1/orders/{token:str}", sync_to_thread=True)
+@transaction
 def get_order(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
 ) -> dict[str, Any]:
@@ -161,6 +164,7 @@ def get_order(
 
 
 @post("/api/v1/orders/{token:str}/cancel", sync_to_thread=True, status_code=200)
+@transaction
 def cancel_by_buyer(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
 ) -> dict[str, Any]:
@@ -170,6 +174,7 @@ def cancel_by_buyer(
 
 
 @post("/api/v1/trials", sync_to_thread=True, status_code=201)
+@transaction
 def create_trial(db: Db, shop: ShopDep, enabled: Enabled, data: JSONBody[Any]) -> dict[str, Any]:
     """A 10-day trial licence at the line's highest tier, with its key (R3)."""
     body = data if isinstance(data, dict) else {}
@@ -195,6 +200,7 @@ def licence_json(licence: Licence) -> dict[str, Any]:
 
 
 @get("/api/v1/orders/{token:str}/document.pdf", sync_to_thread=True)
+@transaction
 def order_document_pdf(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
 ) -> Response[bytes]:

@@ -13,6 +13,7 @@ from shop.catalog.rates import current_rates
 from shop.catalog.service import PricedProduct, parse_country, priced_catalog, resolve_currency
 from shop.i18n import Translator
 from shop.web.deps import Db, Enabled, ShopDep, T
+from shop.web.transaction import transaction
 
 
 def plain(number: Decimal | int) -> str:
@@ -60,6 +61,7 @@ def product_json(item: PricedProduct, t: Translator) -> dict[str, Any]:
 
 
 @get("/api/v1/products", sync_to_thread=True)
+@transaction
 def list_products(
     db: Db,
     shop: ShopDep,

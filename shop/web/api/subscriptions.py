@@ -30,6 +30,7 @@ from shop.subscriptions.service import (
 )
 from shop.web.api.orders import order_json
 from shop.web.deps import Db, Enabled, Operator, Shop, ShopDep, T, mail_queued, provide_operator
+from shop.web.transaction import transaction
 
 
 def subscription_json(
@@ -99,6 +100,7 @@ def subscription_by_id(session: Session, subscription_id: int) -> Subscription:
 
 
 @get("/{subscription_id:int}", sync_to_thread=True)
+@transaction
 def get_subscription(
     db: Db, enabled: Enabled, t: T, operator: Operator, subscription_id: FromPath[int]
 ) -> dict[str, Any]:
@@ -119,6 +121,7 @@ def get_subscription(
 
 
 @post("/{subscription_id:int}/switch", sync_to_thread=True, status_code=200)
+@transaction
 def switch_subscription(
     request: Request[Any, Any, Any],
     db: Db,
@@ -151,6 +154,7 @@ def switch_subscription(
 
 
 @delete("/{subscription_id:int}/scheduled-change", sync_to_thread=True, status_code=200)
+@transaction
 def withdraw_scheduled_change(
     db: Db,
     shop: ShopDep,
@@ -194,6 +198,7 @@ def cancel_subscription(session: Session, subscription: Subscription, actor: str
 
 
 @post("/{subscription_id:int}/cancel", sync_to_thread=True, status_code=200)
+@transaction
 def cancel(
     db: Db,
     shop: ShopDep,
@@ -210,6 +215,6 @@ def cancel(
 subscriptions_router = Router(
     path="/api/v1/subscriptions",
     route_handlers=[get_subscription, switch_subscription, withdraw_scheduled_change, cancel],
-    dependencies={"operator": Provide(provide_operator, sync_to_thread=True)},
+    dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["subscriptions"],
 )
