@@ -23,6 +23,7 @@ from shop.clock import Clock
 from shop.db import make_engine
 from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.state import EnabledCache
+from shop.private_files import secret_from_file
 from shop.settings import Settings
 from shop.web.api.admin import admin_router
 from shop.web.api.licences import licences_router
@@ -93,14 +94,15 @@ def template_environment(settings: Settings) -> Environment:
     return env
 
 
-def _derive(settings: Settings, purpose: bytes) -> bytes:
-    """A 32-byte key for one purpose, derived from SHOP_SECRET_KEY."""
-    return hashlib.sha256(purpose + b":" + settings.secret_key.encode()).digest()
+def _derive(secret: str, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived from the shop's secret key."""
+    return hashlib.sha256(purpose + b":" + secret.encode()).digest()
 
 
 def create_app(settings: Settings | None = None, *, plugins: Plugins | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     templates = template_environment(settings)
+    secret = settings.secret_key or secret_from_file(settings.secret_key_file)
     plugins = plugins or Plugins(get_plugin_manager())
     shop = Shop(
         settings=settings,
@@ -167,9 +169,9 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         },
         exception_handlers={Exception: handle_error},
         template_config=TemplateConfig(engine=engine),
-        middleware=[CookieBackendConfig(secret=_derive(settings, b"session")).middleware],
+        middleware=[CookieBackendConfig(secret=_derive(secret, b"session")).middleware],
         csrf_config=CSRFConfig(
-            secret=_derive(settings, b"csrf").hex(),
+            secret=_derive(secret, b"csrf").hex(),
             cookie_name="shop_csrf",
             # Integrations authenticate with tokens or signatures, not cookies.
             exclude=["/api/", "/webhooks/"],

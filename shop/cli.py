@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -67,11 +68,16 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes; default 1 on SQLite (one writer anyway), one per CPU on PostgreSQL.",
+)
+@click.option(
     "--test-payments",
     is_flag=True,
     help="Test mode: card and PayPal go to fake providers on 127.0.0.1; no money moves.",
 )
-def serve(host: str, port: int, test_payments: bool) -> None:
+def serve(host: str, port: int, workers: int | None, test_payments: bool) -> None:
     """Run the shop; on an empty database, create the schema and the demo catalog."""
     import uvicorn
 
@@ -94,9 +100,18 @@ def serve(host: str, port: int, test_payments: bool) -> None:
         with session_scope(engine) as session:
             seed_demo(session, _clock(settings).now())
         click.echo("Created the database with the demo catalog.")
+    sqlite = engine.dialect.name == "sqlite"
     engine.dispose()
-    click.echo(f"Serving the shop at http://{host}:{port}/")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    workers = workers or (1 if sqlite else os.cpu_count() or 1)
+    click.echo(f"Serving the shop at http://{host}:{port}/ with {workers} worker(s)")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Each worker process builds its own app from the environment: hand it these settings.
+    os.environ.update(settings.to_env())
+    uvicorn.run(
+        "shop.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info"
+    )
 
 
 @main.group()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,10 @@ class Settings:
     database_url: str = "sqlite:///shop.db"
     clock: str | None = None
     timezone: str = "Europe/Berlin"
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # Signs sessions and CSRF tokens. Unset: made once and kept in ``secret_key_file``, so
+    # every worker shares it and a restart keeps buyers' carts.
+    secret_key: str | None = field(default=None, repr=False)
+    secret_key_file: Path = Path("shop-secret-key")
     shop_name: str = "Licence Shop"
     default_locale: str = "en"
     locales_dir: Path = ROOT / "locales"
@@ -73,6 +75,23 @@ class Settings:
                 values[name] = convert(raw)
         return cls(**values)
 
+    def to_env(self) -> dict[str, str]:
+        """The ``SHOP_*`` variables that give another process these settings (those that
+        differ from the defaults), e.g. the workers of ``shop serve --workers``."""
+        defaults = Settings()
+        env = {}
+        for variable, (name, _convert) in ENVIRONMENT.items():
+            value = getattr(self, name)
+            if value is None or value == getattr(defaults, name):
+                continue
+            if isinstance(value, bool):
+                env[variable] = "1" if value else "0"
+            elif isinstance(value, tuple):
+                env[variable] = "|".join(value)
+            else:
+                env[variable] = str(value)
+        return env
+
 
 def _flag(value: str) -> bool:
     return value.lower() in {"1", "true", "yes"}
@@ -83,6 +102,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_CLOCK": ("clock", str),
     "SHOP_TIMEZONE": ("timezone", str),
     "SHOP_SECRET_KEY": ("secret_key", str),
+    "SHOP_SECRET_KEY_FILE": ("secret_key_file", Path),
     "SHOP_NAME": ("shop_name", str),
     "SHOP_DEBUG": ("debug", _flag),
     "SHOP_DB_POOL_SIZE": ("db_pool_size", int),

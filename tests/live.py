@@ -83,18 +83,9 @@ def free_port() -> int:
 
 
 def environment_of(settings: Settings) -> dict[str, str]:
-    """The ``SHOP_*`` variables that make a ``shop`` process use ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
-    env.update(
-        SHOP_DATABASE_URL=settings.database_url,
-        SHOP_SECRET_KEY=settings.secret_key,
-        SHOP_LICENCE_KEY_FILE=str(settings.licence_key_file),
-    )
-    if settings.clock:
-        env["SHOP_CLOCK"] = settings.clock
-    if settings.licence_signing_key:
-        env["SHOP_LICENCE_SIGNING_KEY"] = settings.licence_signing_key
-    return env
+    """The environment that makes a ``shop`` process use ``settings``."""
+    others = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
+    return {**others, **settings.to_env()}
 
 
 @contextmanager

@@ -52,3 +52,14 @@ def test_settings_come_from_the_environment() -> None:
     assert settings.shop_name == "Acme"
     assert "s3cr3t-value" not in repr(settings)  # the secret stays out of logs
     assert Settings.from_env({}).database_url == "sqlite:///shop.db"
+
+
+def test_settings_pass_to_another_process_through_the_environment() -> None:
+    settings = Settings(
+        database_url="postgresql://x@h/db",
+        seller_address=("Hauptstraße 1", "10115 Berlin"),
+        payments_test_mode=True,
+        grace_days=3,
+        stripe_secret_key="sk_test_123",
+    )
+    assert Settings.from_env(settings.to_env()) == settings

@@ -128,3 +128,30 @@ def test_sqlite_readers_run_beside_a_writer_and_a_blocked_writer_gets_503(
     assert busy.json()["code"] == "busy"
     assert "in einem Moment erneut" in busy.json()["detail"]
     assert again.status_code == 201  # nothing of the refused attempt was left behind
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_worker_processes_share_one_licence_check_and_the_plugin_state(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    with shop_process(seeded, "--workers", "2") as url:
+
+        def buy(_n: int) -> httpx.Response:
+            return httpx.post(
+                f"{url}/api/v1/orders", json=checkout("twice@example.com"), timeout=ANSWER_WITHIN
+            )
+
+        bought = Counter(a.status_code for a in at_once(20, buy))
+        switched = httpx.patch(
+            f"{url}/api/v1/admin/plugins/usd", json={"enabled": False}, headers=admin
+        )
+
+        def prices_in_usd(_n: int) -> httpx.Response:
+            return httpx.get(f"{url}/api/v1/products?currency=USD", timeout=ANSWER_WITHIN)
+
+        after = at_once(20, prices_in_usd)
+
+    assert bought == {201: 1, 409: 19}
+    assert switched.status_code == 200
+    # Whichever worker answers, USD is gone at once, without a restart.
+    assert {(a.status_code, a.json()["code"]) for a in after} == {(422, "plugin_disabled")}

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from pathlib import Path
 
 from litestar.testing import TestClient
+
+from shop.app import create_app
+from shop.settings import Settings
 
 
 def csrf_token(html: str) -> str:
@@ -75,3 +80,22 @@ def test_r1_the_buyer_cancels_an_unpaid_order_on_its_page(client: TestClient) ->
     assert "Storniert" in after
     again = client.post("/api/v1/orders", json=body)
     assert again.status_code == 201  # the e-mail is free again
+
+
+def test_a_restart_without_shop_secret_key_keeps_the_buyers_cart(
+    seeded: Settings, tmp_path: Path
+) -> None:
+    settings = replace(seeded, secret_key=None, secret_key_file=tmp_path / "shop-secret-key")
+    with TestClient(app=create_app(settings)) as before:
+        token = csrf_token(before.get("/en/products/base-yearly").text)
+        before.post(
+            "/en/cart/add",
+            data={"sku": "base-yearly", "qty-persons-yearly": "7", "_csrf_token": token},
+        )
+        cookies = dict(before.cookies)
+
+    with TestClient(app=create_app(settings), cookies=cookies) as after:  # a new process
+        cart = after.get("/en/cart").text
+
+    assert 'data-sku="persons-yearly"' in cart
+    assert settings.secret_key_file.stat().st_mode & 0o777 == 0o600

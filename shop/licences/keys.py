@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shop.private_files import create_once
 from shop.settings import Settings
 
 VERSION = "LS1"
@@ -216,33 +216,15 @@ def _read_key_file(path: Path) -> Ed25519PrivateKey:
 
 
 def _create_key_file(path: Path) -> Ed25519PrivateKey:
-    """Write a new key readable by the owner only; a concurrent creator's key wins intact.
-
-    The PEM goes to a private temporary file that is then hard-linked into place: the link
-    fails if the file exists, so two workers starting at once end up with one key, and no
-    reader ever sees a half-written file.
-    """
+    """A new key in a file readable by the owner only; a concurrent creator's key wins."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # the umask may only narrow the mode; make it exact
-        with os.fdopen(fd, "wb") as file:
-            file.write(pem)
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return _read_key_file(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    if create_once(path, pem) != pem:
+        return _read_key_file(path)
     return key
 
 
