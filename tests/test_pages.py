@@ -99,3 +99,33 @@ def test_a_restart_without_shop_secret_key_keeps_the_buyers_cart(
 
     assert 'data-sku="persons-yearly"' in cart
     assert settings.secret_key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_shared_product_page_carries_each_buyers_own_csrf_token(seeded: Settings) -> None:
+    app = create_app(seeded)
+    with TestClient(app=app) as first, TestClient(app=app) as second:
+        token_one = csrf_token(first.get("/de/products/base-yearly").text)
+        token_two = csrf_token(second.get("/de/products/base-yearly").text)
+        added = second.post(
+            "/de/cart/add",
+            data={"sku": "base-yearly", "_csrf_token": token_two},
+            follow_redirects=False,
+        )
+        foreign = first.post("/de/cart/add", data={"sku": "base-yearly", "_csrf_token": token_two})
+
+    assert token_one != token_two
+    assert added.status_code in (302, 303)
+    assert foreign.status_code == 403  # another buyer's token is no good
+
+
+def test_r14_a_new_exchange_rate_shows_on_the_catalog_page_at_once(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    before = client.get("/en/", params={"currency": "DZD", "country": "DZ"}).text
+    client.put(
+        "/api/v1/admin/exchange-rates/DZD", json={"rate": "200", "margin": "0"}, headers=admin
+    )
+    after = client.get("/en/", params={"currency": "DZD", "country": "DZ"}).text
+
+    assert "98,000.00" in after  # 490 x 200
+    assert "98,000.00" not in before

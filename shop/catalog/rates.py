@@ -60,6 +60,11 @@ def current_rates(session: Session) -> dict[str, ExchangeRate]:
     }
 
 
+def rates_key(rates: dict[str, ExchangeRate]) -> tuple[ExchangeRate, ...]:
+    """The rates as one hashable value, for what is kept per set of rates."""
+    return tuple(sorted(rates.values(), key=lambda rate: rate.currency))
+
+
 def set_rate(
     session: Session, currency: str, base: str, rate: Decimal, margin: Decimal, now: datetime
 ) -> ExchangeRate:

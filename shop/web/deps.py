@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from jinja2 import Environment
@@ -28,6 +28,7 @@ from shop.mail import deliver_pending
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.plugins.state import EnabledCache
 from shop.settings import Settings
+from shop.web.page_cache import PageCache
 from shop.web.transaction import Deferred
 
 log = logging.getLogger("shop")
@@ -45,6 +46,7 @@ class Shop:
     clock: Clock
     templates: Environment  # pages, and mails rendered outside a request
     enabled: EnabledCache
+    pages: PageCache = field(default_factory=PageCache)
 
     @cached_property
     def reader(self) -> Engine:

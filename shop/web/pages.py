@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, get
+from litestar import MediaType, Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from litestar.template.base import csrf_token
 
 from shop.catalog.currencies import Currency
 from shop.catalog.products import N_, Kind
-from shop.catalog.rates import current_rates
+from shop.catalog.rates import current_rates, rates_key
 from shop.catalog.service import PricedLine, parse_country, priced_catalog, resolve_currency
 from shop.errors import ShopError
 from shop.i18n import LOCALES, Translator, country_names
 from shop.plugins.manager import EnabledPlugins
 from shop.web.deps import LOCALE_COOKIE, Db, Enabled, Shop, ShopDep, T, request_locale
+from shop.web.page_cache import CSRF_FIELD
 from shop.web.transaction import transaction
 
 CURRENCY_COOKIE, COUNTRY_COOKIE = "shop_currency", "shop_country"
@@ -70,6 +73,28 @@ def _remember(choice: Choice, lang: str) -> list[Cookie]:
     ]
 
 
+def _page_context(
+    request: Request[Any, Any, Any], shop: Shop, t: Translator, choice: Choice
+) -> dict[str, Any]:
+    """What every page's frame (``base.html``) shows."""
+    path = request.url.path
+    return {
+        "t": t,
+        "lang": t.locale,
+        "shop_name": shop.settings.shop_name,
+        "test_mode": shop.settings.payments_test_mode,
+        # The same page in each language; the catalog's address keeps its trailing slash.
+        "languages": [
+            (code, t.language_name(code), f"/{code}{path[3:] or '/'}") for code in LOCALES
+        ],
+        "choice": choice,
+        "countries": country_names(t.locale),
+        "kind_label": lambda kind: t.gettext(KIND_LABELS[kind]),
+        "period": t.period,
+        "request_path": path,
+    }
+
+
 def render_page(
     name: str,
     request: Request[Any, Any, Any],
@@ -78,25 +103,44 @@ def render_page(
     choice: Choice,
     **context: Any,
 ) -> Template:
-    path = request.url.path
     return Template(
         name,
-        context={
-            "t": t,
-            "lang": t.locale,
-            "shop_name": shop.settings.shop_name,
-            "test_mode": shop.settings.payments_test_mode,
-            # The same page in each language; the catalog's address keeps its trailing slash.
-            "languages": [
-                (code, t.language_name(code), f"/{code}{path[3:] or '/'}") for code in LOCALES
-            ],
-            "choice": choice,
-            "countries": country_names(t.locale),
-            "kind_label": lambda kind: t.gettext(KIND_LABELS[kind]),
-            "period": t.period,
-            "request_path": path,
-            **context,
-        },
+        context={**_page_context(request, shop, t, choice), **context},
+        cookies=_remember(choice, t.locale),
+        headers={"Content-Language": t.locale},
+    )
+
+
+def shared_page(
+    name: str,
+    request: Request[Any, Any, Any],
+    shop: Shop,
+    t: Translator,
+    choice: Choice,
+    depends_on: tuple[Any, ...],
+    context: Callable[[], dict[str, Any]],
+) -> Response[str]:
+    """A page that is the same for every buyer with the same ``choice``, language and
+    ``depends_on`` (the enabled plugins and exchange rates it was priced with): rendered
+    once, then served from ``shop.pages``. ``context`` is only called to render it."""
+    key = (
+        name,
+        request.url.path,
+        t.locale,
+        choice.currency.code,
+        choice.country,
+        choice.notice,
+        tuple(choice.offered),
+        *depends_on,
+    )
+
+    def render() -> str:
+        page_context = {**_page_context(request, shop, t, choice), **context()}
+        return shop.templates.get_template(name).render(**page_context, csrf_input=CSRF_FIELD)
+
+    return Response(
+        shop.pages.page(key, render, csrf_token({"request": request})),
+        media_type=MediaType.HTML,
         cookies=_remember(choice, t.locale),
         headers={"Content-Language": t.locale},
     )
@@ -122,11 +166,19 @@ def catalog(
     enabled: Enabled,
     t: T,
     lang: FromPath[str],
-) -> Template:
+) -> Response[str]:
     _check_lang(lang)
     choice = buyer_choice(request, shop, enabled, t)
-    lines = priced_catalog(enabled, choice.currency, choice.country, current_rates(db))
-    return render_page("pages/catalog.html", request, shop, t, choice, lines=lines)
+    rates = current_rates(db)
+    return shared_page(
+        "pages/catalog.html",
+        request,
+        shop,
+        t,
+        choice,
+        (enabled, rates_key(rates)),
+        lambda: {"lines": priced_catalog(enabled, choice.currency, choice.country, rates)},
+    )
 
 
 @get("/{lang:str}/products/{sku:str}", sync_to_thread=True)
@@ -139,17 +191,21 @@ def product_page(
     t: T,
     lang: FromPath[str],
     sku: FromPath[str],
-) -> Template:
+) -> Response[str]:
     _check_lang(lang)
     choice = buyer_choice(request, shop, enabled, t)
-    lines = priced_catalog(enabled, choice.currency, choice.country, current_rates(db))
-    found = _find(lines, sku)
-    if found is None:
-        raise NotFoundException()
-    line, item = found
-    addons = [p for p in line.products if p.product.sku in item.product.addons]
-    return render_page(
-        "pages/product.html", request, shop, t, choice, line=line, item=item, addons=addons
+    rates = current_rates(db)
+
+    def context() -> dict[str, Any]:
+        found = _find(priced_catalog(enabled, choice.currency, choice.country, rates), sku)
+        if found is None:
+            raise NotFoundException()
+        line, item = found
+        addons = [p for p in line.products if p.product.sku in item.product.addons]
+        return {"line": line, "item": item, "addons": addons}
+
+    return shared_page(
+        "pages/product.html", request, shop, t, choice, (enabled, rates_key(rates)), context
     )
 
 

@@ -66,7 +66,7 @@ def test_german_buyer_pays_by_bank_transfer_and_gets_the_key(
     key = page.inner_text("#licence-key").strip()
     assert key.startswith("LS1.")
 
-    subjects = [m["Subject"] for m in collector.messages()]
+    subjects = [m["Subject"] for m in collector.wait_for(2)]
     assert len(subjects) == 2
     assert number.group(1) in subjects[0]
     payment_mail = collector.messages()[1]
