@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlmodel import Column, Field, Session, SQLModel, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Column, Field, Session, SQLModel, col
 
 from shop.catalog.pricing import ExchangeRate
 from shop.db import ExactDecimal
@@ -54,9 +55,17 @@ def parse_rate(rate: object, margin: object) -> tuple[Decimal, Decimal]:
 
 
 def current_rates(session: Session) -> dict[str, ExchangeRate]:
+    # Read on every priced page: plain columns, no ORM objects to build.
+    columns = (
+        col(ExchangeRateRow.base),
+        col(ExchangeRateRow.currency),
+        col(ExchangeRateRow.rate),
+        col(ExchangeRateRow.margin),
+    )
+    rows = session.connection().execute(sa_select(*columns))
     return {
-        row.currency: ExchangeRate(row.base, row.currency, row.rate, row.margin)
-        for row in session.exec(select(ExchangeRateRow))
+        currency: ExchangeRate(base, currency, rate, margin)
+        for base, currency, rate, margin in rows
     }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Field, Session, SQLModel, col
 
 from shop.plugins.manager import EnabledPlugins, PluginInfo, Plugins
 from shop.settings import Settings
@@ -28,7 +29,9 @@ class EssentialPlugin(ValueError):
 
 def enabled_names(session: Session, plugins: Plugins) -> set[str]:
     """Names of the plugins that are on: the stored choice, else the plugin's default."""
-    stored = {row.name: row.enabled for row in session.exec(select(PluginState))}
+    # Read on every request: plain columns, no ORM objects to build.
+    rows = session.connection().execute(sa_select(col(PluginState.name), col(PluginState.enabled)))
+    stored = {name: bool(enabled) for name, enabled in rows}
     return {
         name
         for name, info in plugins.infos.items()
