@@ -94,6 +94,9 @@ def template_environment(settings: Settings) -> Environment:
     return env
 
 
+NO_SESSION = ["^/api/", "^/webhooks/", "^/static/", "^/schema"]
+
+
 def _derive(secret: str, purpose: bytes) -> bytes:
     """A 32-byte key for one purpose, derived from the shop's secret key."""
     return hashlib.sha256(purpose + b":" + secret.encode()).digest()
@@ -169,12 +172,16 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         },
         exception_handlers={Exception: handle_error},
         template_config=TemplateConfig(engine=engine),
-        middleware=[CookieBackendConfig(secret=_derive(secret, b"session")).middleware],
+        # Only the storefront's cart needs a session; API calls, webhooks and static files
+        # neither read nor write one, so they skip decrypting and re-signing the cookie.
+        middleware=[
+            CookieBackendConfig(secret=_derive(secret, b"session"), exclude=NO_SESSION).middleware
+        ],
         csrf_config=CSRFConfig(
             secret=_derive(secret, b"csrf").hex(),
             cookie_name="shop_csrf",
             # Integrations authenticate with tokens or signatures, not cookies.
-            exclude=["/api/", "/webhooks/"],
+            exclude=NO_SESSION,
         ),
         openapi_config=OpenAPIConfig(title=settings.shop_name, version="1.0.0", path="/schema"),
         state=State({"shop": shop}),

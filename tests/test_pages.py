@@ -118,14 +118,21 @@ def test_a_shared_product_page_carries_each_buyers_own_csrf_token(seeded: Settin
     assert foreign.status_code == 403  # another buyer's token is no good
 
 
-def test_r14_a_new_exchange_rate_shows_on_the_catalog_page_at_once(
+def test_r14_a_new_exchange_rate_shows_on_the_catalog_and_in_the_api_at_once(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    before = client.get("/en/", params={"currency": "DZD", "country": "DZ"}).text
+    dzd = {"currency": "DZD", "country": "DZ"}
+
+    def base_price() -> str:
+        products = client.get("/api/v1/products", params=dzd).json()["products"]
+        amount: str = next(p for p in products if p["sku"] == "base-yearly")["price"]["amount"]
+        return amount
+
+    page_before, api_before = client.get("/en/", params=dzd).text, base_price()
     client.put(
         "/api/v1/admin/exchange-rates/DZD", json={"rate": "200", "margin": "0"}, headers=admin
     )
-    after = client.get("/en/", params={"currency": "DZD", "country": "DZ"}).text
+    page_after, api_after = client.get("/en/", params=dzd).text, base_price()
 
-    assert "98,000.00" in after  # 490 x 200
-    assert "98,000.00" not in before
+    assert "98,000.00" in page_after and api_after == "98000.00"  # 490 x 200
+    assert "98,000.00" not in page_before and api_before != "98000.00"

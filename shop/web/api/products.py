@@ -9,7 +9,7 @@ from litestar import get
 from litestar.params import FromQuery
 
 from shop.catalog.products import SupportPlan
-from shop.catalog.rates import current_rates
+from shop.catalog.rates import current_rates, rates_key
 from shop.catalog.service import PricedProduct, parse_country, priced_catalog, resolve_currency
 from shop.i18n import Translator
 from shop.web.deps import Db, Enabled, ShopDep, T
@@ -73,10 +73,16 @@ def list_products(
     """The enabled products with their unit price in ``currency`` for a buyer in ``country``."""
     billing_country = parse_country(country)
     chosen = resolve_currency(enabled, shop.plugins.currency_codes, currency, billing_country)
-    lines = priced_catalog(enabled, chosen, billing_country, current_rates(db))
-    return {
-        "currency": chosen.code,
-        "country": billing_country,
-        "locale": t.locale,
-        "products": [product_json(item, t) for line in lines for item in line.products],
-    }
+    rates = current_rates(db)
+
+    def body() -> dict[str, Any]:
+        lines = priced_catalog(enabled, chosen, billing_country, rates)
+        return {
+            "currency": chosen.code,
+            "country": billing_country,
+            "locale": t.locale,
+            "products": [product_json(item, t) for line in lines for item in line.products],
+        }
+
+    key = ("products", chosen.code, billing_country, t.locale, enabled, rates_key(rates))
+    return shop.pages.get(key, body)
