@@ -55,6 +55,7 @@ from shop.web.deps import (
 from shop.web.pages import catalog, home, product_page
 from shop.web.payment_routes import payment_return, receive_webhook
 from shop.web.problems import handle_error
+from shop.web.security_headers import PUBLIC, security_headers
 from shop.web.subscription_pages import (
     subscription_cancel,
     subscription_page,
@@ -140,7 +141,9 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         admin_router,
         subscriptions_router,
         licences_router,
-        create_static_files_router(path="/static", directories=[settings.static_dir]),
+        create_static_files_router(
+            path="/static", directories=[settings.static_dir], cache_control=PUBLIC
+        ),
     ]
     return Litestar(
         route_handlers=handlers,
@@ -152,17 +155,28 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         },
         exception_handlers={Exception: handle_error},
         template_config=TemplateConfig(engine=engine),
-        middleware=[CookieBackendConfig(secret=_derive(settings, b"session")).middleware],
+        middleware=[
+            CookieBackendConfig(
+                secret=_derive(settings, b"session"),
+                secure=settings.secure_cookies,
+                httponly=True,
+                samesite="lax",
+            ).middleware
+        ],
         csrf_config=CSRFConfig(
             secret=_derive(settings, b"csrf").hex(),
             cookie_name="shop_csrf",
+            # Forms carry the token in a hidden field; no script reads the cookie.
+            cookie_httponly=True,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
             # Integrations authenticate with tokens or signatures, not cookies.
             exclude=["/api/", "/webhooks/"],
         ),
         openapi_config=OpenAPIConfig(title=settings.shop_name, version="1.0.0", path="/schema"),
         state=State({"shop": shop}),
         on_shutdown=[on_shutdown],
-        before_send=[add_content_language],
+        before_send=[add_content_language, security_headers(settings, shop.plugins)],
         after_response=deliver_mail_after_response,
         debug=settings.debug,
     )

@@ -19,6 +19,7 @@ from shop.errors import ShopError
 from shop.i18n import LOCALES, Translator, country_names
 from shop.plugins.manager import EnabledPlugins
 from shop.web.deps import LOCALE_COOKIE, Db, Enabled, Shop, ShopDep, T, request_locale
+from shop.web.security_headers import REVALIDATE
 
 CURRENCY_COOKIE, COUNTRY_COOKIE = "shop_currency", "shop_country"
 YEAR = 60 * 60 * 24 * 365
@@ -112,7 +113,7 @@ def home(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect(f"/{request_locale(request)}/")
 
 
-@get("/{lang:str}", sync_to_thread=True)
+@get("/{lang:str}", sync_to_thread=True, cache_control=REVALIDATE)
 def catalog(
     request: Request[Any, Any, Any],
     db: Db,
@@ -127,7 +128,7 @@ def catalog(
     return render_page("pages/catalog.html", request, shop, t, choice, lines=lines)
 
 
-@get("/{lang:str}/products/{sku:str}", sync_to_thread=True)
+@get("/{lang:str}/products/{sku:str}", sync_to_thread=True, cache_control=REVALIDATE)
 def product_page(
     request: Request[Any, Any, Any],
     db: Db,
