@@ -34,6 +34,7 @@ TITLES = {
     "order_not_cancellable": N_("Order cannot be cancelled"),
     "invalid_signature": N_("Invalid signature"),
     "provider_unavailable": N_("Payment provider unavailable"),
+    "idempotency_key_reused": N_("Idempotency-Key already used"),
 }
 
 
