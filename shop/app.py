@@ -59,6 +59,7 @@ from shop.web.deps import (
 from shop.web.pages import catalog, home, product_page
 from shop.web.payment_routes import payment_return, receive_webhook
 from shop.web.problems import handle_error
+from shop.web.security_headers import PUBLIC, security_headers
 from shop.web.subscription_pages import (
     subscription_cancel,
     subscription_page,
@@ -160,7 +161,9 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         admin_router,
         subscriptions_router,
         licences_router,
-        create_static_files_router(path="/static", directories=[settings.static_dir]),
+        create_static_files_router(
+            path="/static", directories=[settings.static_dir], cache_control=PUBLIC
+        ),
     ]
     return Litestar(
         route_handlers=handlers,
@@ -175,11 +178,21 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         # Only the storefront's cart needs a session; API calls, webhooks and static files
         # neither read nor write one, so they skip decrypting and re-signing the cookie.
         middleware=[
-            CookieBackendConfig(secret=_derive(secret, b"session"), exclude=NO_SESSION).middleware
+            CookieBackendConfig(
+                secret=_derive(secret, b"session"),
+                exclude=NO_SESSION,
+                secure=settings.secure_cookies,
+                httponly=True,
+                samesite="lax",
+            ).middleware
         ],
         csrf_config=CSRFConfig(
             secret=_derive(secret, b"csrf").hex(),
             cookie_name="shop_csrf",
+            # Forms carry the token in a hidden field; no script reads the cookie.
+            cookie_httponly=True,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
             # Integrations authenticate with tokens or signatures, not cookies.
             exclude=NO_SESSION,
         ),
@@ -187,7 +200,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         state=State({"shop": shop}),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        before_send=[add_content_language],
+        before_send=[add_content_language, security_headers(settings, shop.plugins)],
         after_response=deliver_mail_after_response,
         debug=settings.debug,
     )

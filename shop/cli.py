@@ -42,6 +42,7 @@ from shop.plugins.state import (
 )
 from shop.settings import Settings
 from shop.subscriptions.renewals import count_due, invoice_renewals, run_renewals
+from shop.web.idempotency import purge_expired
 
 
 def _settings() -> Settings:
@@ -220,6 +221,7 @@ def jobs_run() -> None:
     invoiced = invoice_renewals(engine, invoice)
     with session_scope(engine) as session:
         expiry = expire_due(session, now)
+        forgotten = purge_expired(session, now)
     click.echo(
         f"Renewed {report.renewed} subscription(s), ended {report.cancelled} cancelled one(s), "
         f"expired {report.expired} unpaid one(s); {invoiced} invoice(s) written."
@@ -227,7 +229,7 @@ def jobs_run() -> None:
     click.echo(f"Charged {charges.charged} renewal(s) to a saved card; {charges.failed} declined.")
     click.echo(
         f"Expired {expiry.quotes} quote(s), {expiry.orders} unpaid order(s), "
-        f"{expiry.trials} trial(s)."
+        f"{expiry.trials} trial(s); forgot {forgotten} idempotency key(s) older than a day."
     )
     if settings.smtp_url:
         with session_scope(engine) as session:

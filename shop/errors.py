@@ -35,6 +35,7 @@ TITLES = {
     "invalid_signature": N_("Invalid signature"),
     "provider_unavailable": N_("Payment provider unavailable"),
     "busy": N_("Busy"),
+    "idempotency_key_reused": N_("Idempotency-Key already used"),
 }
 
 

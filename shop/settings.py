@@ -42,6 +42,8 @@ class Settings:
     smtp_url: str | None = None  # smtp://host:port; unset: e-mails stay in the outbox
     mail_from: str = "shop@example.com"
     public_url: str = "http://127.0.0.1:8000"  # links in e-mails and documents
+    # Session and CSRF cookies only over TLS; unset: when public_url is https://.
+    cookie_secure: bool | None = None
     grace_days: int = 14  # an unpaid renewal expires the subscription after this (R21)
     # The seller as printed on quotes and invoices, and the offline payment details (R12).
     seller_name: str = "Licence Shop GmbH"
@@ -65,6 +67,13 @@ class Settings:
     paypal_base_url: str = "https://api-m.sandbox.paypal.com"
     # The demo's test mode: fake providers on 127.0.0.1, and a banner on every page.
     payments_test_mode: bool = False
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies carry ``Secure``: browsers then send them over HTTPS only."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.startswith("https://")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +121,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_SMTP_URL": ("smtp_url", str),
     "SHOP_MAIL_FROM": ("mail_from", str),
     "SHOP_PUBLIC_URL": ("public_url", lambda v: v.rstrip("/")),
+    "SHOP_COOKIE_SECURE": ("cookie_secure", _flag),
     "SHOP_GRACE_DAYS": ("grace_days", int),
     "SHOP_SELLER_NAME": ("seller_name", str),
     "SHOP_SELLER_ADDRESS": ("seller_address", _lines),

@@ -131,3 +131,21 @@ class ProviderEvent(SQLModel, table=True):
     order_number: int | None = Field(default=None, index=True)
     outcome: str = Field(max_length=32)
     received_at: datetime
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client's POST by the ``Idempotency-Key`` it sent, and the answer it got: a retry
+    with the same key and body is answered the same instead of ordering twice. Written in
+    the transaction that places the order, so no order is committed without its answer.
+    Kept 24 hours (see ``shop.web.idempotency``)."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255)  # as sent
+    scope: str = Field(max_length=500)  # "POST /api/v1/orders", "… operator:alice"
+    fingerprint: str = Field(max_length=64)  # SHA-256 of the request body, hex
+    status: int | None = None  # the answer's status code; None: the route's default
+    body: Any = Field(default=None, sa_column=Column(JSON))  # the answer's JSON body
+    created_at: datetime = Field(index=True)

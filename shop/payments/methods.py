@@ -174,6 +174,26 @@ class OnlineMethod(PaymentMethod, Protocol):
 
 
 @dataclass(frozen=True)
+class ContentSources:
+    """Origins a provider's script on the order page needs, for the Content-Security-Policy:
+    where it is loaded from, the frames it opens and the APIs it calls."""
+
+    scripts: tuple[str, ...] = ()
+    frames: tuple[str, ...] = ()
+    connections: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class EmbedsProviderScript(Protocol):
+    """A method whose order page runs the provider's script (Stripe.js for cards); a method
+    that only redirects (PayPal) or shows instructions needs nothing from the page."""
+
+    def content_sources(self, settings: Settings) -> ContentSources:
+        """The origins the provider's script is allowed, derived from the settings."""
+        ...
+
+
+@dataclass(frozen=True)
 class OfflineMethod:
     """A method paid outside the shop (bank transfer, cheque): the operator records the money.
 

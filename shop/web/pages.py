@@ -22,6 +22,7 @@ from shop.i18n import LOCALES, Translator, country_names
 from shop.plugins.manager import EnabledPlugins
 from shop.web.deps import LOCALE_COOKIE, Db, Enabled, Shop, ShopDep, T, request_locale
 from shop.web.page_cache import CSRF_FIELD
+from shop.web.security_headers import REVALIDATE
 from shop.web.transaction import transaction
 
 CURRENCY_COOKIE, COUNTRY_COOKIE = "shop_currency", "shop_country"
@@ -157,7 +158,7 @@ def home(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect(f"/{request_locale(request)}/")
 
 
-@get("/{lang:str}", sync_to_thread=True)
+@get("/{lang:str}", sync_to_thread=True, cache_control=REVALIDATE)
 @transaction
 def catalog(
     request: Request[Any, Any, Any],
@@ -181,7 +182,7 @@ def catalog(
     )
 
 
-@get("/{lang:str}/products/{sku:str}", sync_to_thread=True)
+@get("/{lang:str}/products/{sku:str}", sync_to_thread=True, cache_control=REVALIDATE)
 @transaction
 def product_page(
     request: Request[Any, Any, Any],

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 
@@ -24,6 +25,7 @@ from shop.money import Money
 from shop.payments.methods import (
     ChargeFailure,
     ChargeResult,
+    ContentSources,
     InvalidWebhook,
     PaymentMethod,
     PaymentRequest,
@@ -48,6 +50,11 @@ def stripe_client(settings: Settings) -> stripe.StripeClient:
         base_addresses={"api": settings.stripe_api_base},
         max_network_retries=2,  # safe: every create carries an idempotency key
     )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def order_number_of(metadata: Mapping[str, Any] | None) -> int | None:
@@ -107,6 +114,19 @@ class Card:
 
     def missing_settings(self, settings: Settings) -> tuple[str, ...]:
         return unset_settings(settings, REQUIRED)
+
+    def content_sources(self, settings: Settings) -> ContentSources:
+        """Stripe.js from ``SHOP_STRIPE_JS_URL`` talking to ``SHOP_STRIPE_API_BASE`` (the
+        fake's one origin in test mode). Stripe's own Stripe.js also frames its subdomains
+        and 3D Secure on hooks.stripe.com, as Stripe's CSP guide lists."""
+        script, api = _origin(settings.stripe_js_url), _origin(settings.stripe_api_base)
+        if urlsplit(settings.stripe_js_url).hostname != "js.stripe.com":
+            return ContentSources(scripts=(script,), frames=(script,), connections=(api,))
+        return ContentSources(
+            scripts=(script, "https://*.js.stripe.com"),
+            frames=(script, "https://*.js.stripe.com", "https://hooks.stripe.com"),
+            connections=(api,),
+        )
 
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
         """The order's PaymentIntent (the same one on every visit, by idempotency key)."""

@@ -26,6 +26,7 @@ from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.web.api.products import plain
 from shop.web.deps import Db, Enabled, ShopDep, T, mail_queued
+from shop.web.security_headers import PUBLIC
 from shop.web.transaction import transaction
 
 
@@ -214,7 +215,7 @@ def order_document_pdf(
     )
 
 
-@get(PUBLIC_KEY_PATH, sync_to_thread=True)
+@get(PUBLIC_KEY_PATH, sync_to_thread=True, cache_control=PUBLIC)
 def licence_public_key(shop: ShopDep) -> Response[str]:
     """The shop's Ed25519 public key, to verify licence keys offline (R6)."""
     media_type, pem = public_key_document(shop.settings)

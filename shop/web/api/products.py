@@ -13,6 +13,7 @@ from shop.catalog.rates import current_rates, rates_key
 from shop.catalog.service import PricedProduct, parse_country, priced_catalog, resolve_currency
 from shop.i18n import Translator
 from shop.web.deps import Db, Enabled, ShopDep, T
+from shop.web.security_headers import REVALIDATE
 from shop.web.transaction import transaction
 
 
@@ -60,7 +61,7 @@ def product_json(item: PricedProduct, t: Translator) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/products", sync_to_thread=True)
+@get("/api/v1/products", sync_to_thread=True, cache_control=REVALIDATE)
 @transaction
 def list_products(
     db: Db,
