@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -88,10 +89,28 @@ def environment_of(settings: Settings) -> dict[str, str]:
     return {**others, **settings.to_env()}
 
 
+@dataclass
+class ShopProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """As a crash or ``kill -9`` would: no chance to finish anything."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
 @contextmanager
 def shop_process(settings: Settings, *args: str, **env: str) -> Iterator[str]:
     """``shop serve`` as its own process, as an operator starts it, with more ``SHOP_*``
     variables in ``env``; yields its base URL."""
+    with running_shop(settings, *args, **env) as shop:
+        yield shop.url
+
+
+@contextmanager
+def running_shop(settings: Settings, *args: str, **env: str) -> Iterator[ShopProcess]:
+    """``shop_process``, with the process at hand (to kill it)."""
     port = free_port()
     command = [str(SHOP), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     url = f"http://127.0.0.1:{port}"
@@ -113,10 +132,11 @@ def shop_process(settings: Settings, *args: str, **env: str) -> Iterator[str]:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)  # polling for the server to start, not timing logic
-            yield url
+            yield ShopProcess(url, process)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -28,6 +28,7 @@ from shop.mail import deliver_pending
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.plugins.state import EnabledCache
 from shop.settings import Settings
+from shop.web import idempotency
 from shop.web.page_cache import PageCache
 from shop.web.transaction import Deferred
 
@@ -75,10 +76,22 @@ def provide_shop(state: State) -> Shop:
     return shop
 
 
-def provide_db(request: Request, shop: ShopDep) -> Iterator[Session]:  # type: ignore[type-arg]
-    """The request's session, not yet connected; GET and HEAD only read."""
+async def provide_db(
+    request: Request,  # type: ignore[type-arg]
+    shop: ShopDep,
+) -> AsyncIterator[Session]:
+    """The request's session, not yet connected; GET and HEAD only read. An API POST's
+    ``Idempotency-Key`` rides along in ``session.info`` for ``@transaction``."""
     engine = shop.reader if request.method in READS else shop.engine
     session = Session(engine, expire_on_commit=False)
+    key = request.headers.get(idempotency.HEADER)
+    if key is not None and request.method == "POST" and request.url.path.startswith("/api/"):
+        session.info[idempotency.KEYED] = idempotency.KeyedRequest(
+            key=idempotency.check_key(key),
+            path=request.url.path,
+            fingerprint=idempotency.body_fingerprint(await request.body()),
+            received_at=shop.clock.now(),
+        )
     try:
         yield session
     finally:

@@ -31,6 +31,17 @@ from shop.orders.models import IdempotencyKey
 HEADER = "Idempotency-Key"
 KEPT = timedelta(hours=24)
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")  # printable ASCII
+KEYED = "idempotency"  # where a request's key waits in its session's ``info``
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    """An API POST that came with an ``Idempotency-Key``."""
+
+    key: str
+    path: str
+    fingerprint: str
+    received_at: datetime
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody
 from sqlmodel import Session, select
 
 from shop.catalog.products import N_
+from shop.db import session_scope
 from shop.errors import ShopError
 from shop.i18n import Translator
 from shop.licences.keys import PUBLIC_KEY_PATH, public_key_document
@@ -25,7 +26,7 @@ from shop.payments.methods import PaymentStart
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.web.api.products import plain
-from shop.web.deps import Db, Enabled, ShopDep, T, mail_queued
+from shop.web.deps import Db, Enabled, Shop, ShopDep, T, mail_queued
 from shop.web.security_headers import PUBLIC
 from shop.web.transaction import transaction
 
@@ -38,7 +39,7 @@ def order_json(
     session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
 ) -> dict[str, Any]:
     """The ``{order}`` of the API contract; its ``payment`` without asking a provider (an
-    operator's listing opens no card or PayPal payments): see ``buyer_order_json``."""
+    operator's listing opens no card or PayPal payments): see ``open_payment``."""
     start = start_payment(order, enabled, settings, t, online=False)
     licence = session.get(Licence, order.licence_id) if order.licence_id else None
     return {
@@ -112,15 +113,16 @@ def payment_json(order: Order, start: PaymentStart | None) -> dict[str, Any]:
     }
 
 
-def buyer_order_json(
-    session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
-) -> dict[str, Any]:
-    """``order_json`` with the card or PayPal payment opened for the buyer. The transaction
-    ends first, so no provider call holds the database (or the order counter, R8)."""
-    body = order_json(session, order, enabled, settings, t)
-    session.commit()
-    body["payment"] = payment_json(order, start_payment(order, enabled, settings, t))
-    return body
+def open_payment(answer: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The buyer's ``{order}`` with its card or PayPal payment opened (after the commit, so
+    no provider call holds the database or the order counter, R8), for a first answer and
+    for one replayed to a retry alike."""
+    shop: Shop = kwargs["shop"]
+    with session_scope(shop.reader) as session:
+        order = order_by_token(session, answer["order"]["token"])
+    start = start_payment(order, kwargs["enabled"], shop.settings, kwargs["t"])
+    answer["order"]["payment"] = payment_json(order, start)
+    return answer
 
 
 def order_by_token(session: Session, token: str) -> Order:
@@ -131,7 +133,7 @@ def order_by_token(session: Session, token: str) -> Order:
 
 
 @post("/api/v1/orders", sync_to_thread=True, status_code=201)
-@transaction
+@transaction(after_commit=open_payment)
 def create_order(
     request: Request[Any, Any, Any],
     db: Db,
@@ -151,17 +153,16 @@ def create_order(
     order = place_order(db, shop.plugins, enabled, checkout, now)
     notify(db, shop.templates, enabled, shop.settings, order, now)
     mail_queued(request)
-    return {"order": buyer_order_json(db, order, enabled, shop.settings, t)}
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
 @get("/api/v1/orders/{token:str}", sync_to_thread=True)
-@transaction
+@transaction(after_commit=open_payment)
 def get_order(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
 ) -> dict[str, Any]:
     """An order or quote, for whoever holds its token."""
-    order = order_by_token(db, token)
-    return {"order": buyer_order_json(db, order, enabled, shop.settings, t)}
+    return {"order": order_json(db, order_by_token(db, token), enabled, shop.settings, t)}
 
 
 @post("/api/v1/orders/{token:str}/cancel", sync_to_thread=True, status_code=200)
