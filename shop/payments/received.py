@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from shop.db import session_scope
+from shop.db import reader, session_scope
 from shop.orders.models import Order, OrderStatus, Payment, ProviderEvent
 from shop.orders.notifications import notify
 from shop.orders.payments import record_payment
@@ -126,11 +126,17 @@ def receive_event(
     engine: Engine, context: Context, provider: str, method: str, event: WebhookEvent
 ) -> str:
     """Store a verified webhook once and apply what it reports; say what happened."""
+    known = select(ProviderEvent.id).where(
+        ProviderEvent.provider == provider, ProviderEvent.event_id == event.event_id
+    )
+    # Providers deliver again and again: a repeat is told apart without the write lock.
+    with session_scope(reader(engine)) as session:
+        seen = session.exec(known).first() is not None
+    if seen:
+        log.info("%s webhook %s (%s): %s", provider, event.event_id, event.type, DUPLICATE)
+        return DUPLICATE
     try:
         with session_scope(engine) as session:
-            known = select(ProviderEvent.id).where(
-                ProviderEvent.provider == provider, ProviderEvent.event_id == event.event_id
-            )
             if session.exec(known).first() is not None:
                 outcome = DUPLICATE
             else:

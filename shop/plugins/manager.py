@@ -87,10 +87,11 @@ class Plugins:
                 )
             )
         self.infos: dict[str, PluginInfo] = {i.name: i for i in sorted(infos, key=_order)}
-        everything = self.enabled(())
-        everything.check()
-        self.currency_codes = set(everything.currencies)
-        self.payment_method_codes = set(everything.payment_methods)
+        # Everything installed, enabled or not (e.g. to record money a disabled method took).
+        self.everything = self.enabled(())
+        self.everything.check()
+        self.currency_codes = set(self.everything.currencies)
+        self.payment_method_codes = set(self.everything.payment_methods)
 
     def enabled(self, disabled: Iterable[str], settings: Settings | None = None) -> EnabledPlugins:
         remove = [p for name in disabled if (p := self.pm.get_plugin(name)) is not None]

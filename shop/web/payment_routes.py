@@ -33,7 +33,7 @@ from shop.web.deps import Shop, ShopDep, mail_queued
 def online_methods(shop: Shop) -> dict[str, OnlineMethod]:
     """Every installed online method by provider, enabled or not: money already taken
     through a method the operator has since disabled must still be recorded."""
-    methods = shop.plugins.enabled(()).payment_methods.values()
+    methods = shop.plugins.everything.payment_methods.values()
     return {m.provider: m for m in methods if isinstance(m, OnlineMethod)}
 
 
@@ -83,7 +83,7 @@ def payment_return(
     if order is None:
         raise ShopError(404, "not_found", N_("There is no order with this address."))
     page = f"/{lang}/orders/{token}"
-    method = shop.plugins.enabled(()).payment_methods.get(order.payment_method)
+    method = shop.plugins.everything.payment_methods.get(order.payment_method)
     if order.status != OrderStatus.PENDING or not isinstance(method, OnlineMethod):
         return Redirect(page)
     query = {name: value for name, value in request.query_params.items()}

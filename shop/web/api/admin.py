@@ -87,7 +87,7 @@ def put_exchange_rate(
 ) -> dict[str, Any]:
     """Set the rate and margin used for new quotes and orders in ``currency`` (R14)."""
     code = currency.upper()
-    target = shop.plugins.enabled(()).currencies.get(code)
+    target = shop.plugins.everything.currencies.get(code)
     if target is None or target.priced_from is None:
         raise ShopError(
             404, "not_found", N_("%(currency)s is not priced by exchange rate."), currency=code
