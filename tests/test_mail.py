@@ -7,6 +7,7 @@ each outcome on its own; failures back off by the shop's clock and give up after
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from fake_smtp import Collector, HungServer, free_port, running
 from jinja2 import ChoiceLoader, FileSystemLoader
 from locks import assert_writes_are_not_blocked
@@ -23,7 +25,7 @@ from sqlmodel import Session, select
 
 from shop.app import template_environment
 from shop.clock import Clock
-from shop.db import make_engine, session_scope
+from shop.db import alembic_config, make_engine, migrate, session_scope
 from shop.i18n import Translator
 from shop.mail import (
     Attachment,
@@ -370,6 +372,44 @@ def test_without_an_smtp_url_mail_stays_in_the_outbox(
     assert server.envelopes == []
     [row] = rows(engine)
     assert row.sent_at is None and row.attempts == 0 and row.last_error is None
+
+
+def test_upgrading_turns_stored_order_pdfs_into_links(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0002")  # the outbox as it was, PDFs stored
+    old = sqlite3.connect(tmp_path / "old.db")
+    columns = "to_address, subject, text_body, locale, kind, order_number, attachment_name,"
+    columns += " attachment_mime, attachment, created_at, sent_at, attempts"
+    when = "2025-04-01 09:00:00.000000"
+    with old:
+        old.executemany(
+            f"INSERT INTO outbox_message ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                ("a@x.org", "s", "t", "de", "order_received", "1", "Rechnung-1.pdf",
+                 "application/pdf", PDF, when, when, 1),
+                ("b@x.org", "s", "t", "nl", "quote", "2", "Offerte-2.pdf",
+                 "application/pdf", PDF, when, None, 3),
+                ("c@x.org", "s", "t", "en", "payment_received", "3", None, None, None,
+                 when, None, 0),
+                ("d@x.org", "s", "t", "en", "login_link", None, "notes.txt", "text/plain", b"n",
+                 when, None, 0),
+            ],
+        )  # fmt: skip
+    old.close()
+
+    migrate(url)
+
+    engine = make_engine(url)
+    try:
+        invoice, quote, plain, other = rows(engine)
+    finally:
+        engine.dispose()
+    assert (invoice.status, invoice.document_kind, invoice.attachment) == ("sent", "invoice", None)
+    assert invoice.attachment_name == "Rechnung-1.pdf" and invoice.next_attempt_at is None
+    assert (quote.status, quote.document_kind, quote.attachment) == ("pending", "quote", None)
+    assert quote.attempts == 3 and quote.next_attempt_at == NOW  # due at once
+    assert (plain.status, plain.document_kind, plain.attachment_name) == ("pending", None, None)
+    assert (other.document_kind, other.attachment) == (None, b"n")  # not an order's PDF
 
 
 def test_the_operator_lists_the_outbox_newest_first(engine: Engine) -> None:
