@@ -360,6 +360,43 @@ def test_two_senders_at_once_send_each_mail_once(engine: Engine) -> None:
     assert all(row.status == "sent" and row.attempts == 1 for row in rows(engine))
 
 
+class Hands:
+    """A clock the test moves by hand."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def test_a_sender_hands_back_what_its_lease_may_not_cover(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        queue(session, to="first@example.org")
+        queue(session, to="second@example.org")
+    hands = Hands(NOW)
+
+    class SlowCollector(Collector):
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            # The first hand-over took so long that one more could outlast the lease.
+            hands.moment = NOW + LEASE - timedelta(minutes=1)
+            return await super().handle_DATA(server, session, envelope)
+
+    collector = SlowCollector()
+    with running(collector) as url:
+        report = deliver_due(engine, url, SENDER, hands, timeout=30)  # type: ignore[arg-type]
+        first, second = rows(engine)
+        assert report.sent == 1 and first.status == "sent"
+        assert (second.status, second.attempts, second.claimed_until) == ("pending", 0, None)
+
+        # Handed back, it is another sender's at once, and goes out once.
+        assert deliver(engine, url, hands.moment).sent == 1
+    assert [e.rcpt_tos for e in collector.envelopes] == [
+        ["first@example.org"],
+        ["second@example.org"],
+    ]
+
+
 def test_without_an_smtp_url_mail_stays_in_the_outbox(
     engine: Engine, smtp: tuple[str, Collector]
 ) -> None:

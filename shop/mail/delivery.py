@@ -123,15 +123,24 @@ def deliver_due(
         return report
     server = parse_smtp_url(smtp_url)
     sender_id = uuid.uuid4().hex
+    lease = max(lease, 2 * _longest_hand_over(timeout))  # long enough for a message or two
     claims = 0
     while batches is None or claims < batches:
         claimed = claim_due(engine, sender_id, clock.now(), lease=lease, limit=batch)
         claims += 1
         if claimed:
-            _send(engine, server, sender, clock, sender_id, claimed, documents, timeout, report)
+            finished = _send(
+                engine, server, sender, clock, sender_id, claimed, documents, timeout, report
+            )
+            if not finished:
+                break  # a slow server: what is left waits for the next run
         if len(claimed) < batch:
             break
     return report
+
+
+def _longest_hand_over(timeout: float) -> timedelta:
+    return timedelta(seconds=timeout * REPLIES_PER_MESSAGE)
 
 
 # Errors that concern one message; the connection stays usable for the next one.
@@ -153,10 +162,12 @@ def _send(
     documents: Documents | None,
     timeout: float,
     report: DeliveryReport,
-) -> None:
-    """Hand the claimed messages over one SMTP connection; no transaction is open here."""
+) -> bool:
+    """Hand the claimed messages over one SMTP connection; no transaction is open here.
+
+    False if the lease ran short and the rest was handed back."""
     lease_end = min(message.claimed_until or clock.now() for message in claimed)
-    longest_hand_over = timedelta(seconds=timeout * REPLIES_PER_MESSAGE)
+    longest_hand_over = _longest_hand_over(timeout)
     waiting = list(claimed)  # a message leaves once its outcome is recorded
     try:
         with _connect(server, timeout) as smtp:
@@ -177,8 +188,9 @@ def _send(
     except (OSError, smtplib.SMTPException) as error:
         for message in waiting:  # the connection failed: the current message and the rest
             _record_failure(engine, message, sender_id, error, clock.now(), report)
-        return
+        return True
     _release(engine, sender_id, waiting)  # the lease ran short; due again at once
+    return not waiting
 
 
 def _connect(server: SmtpServer, timeout: float) -> smtplib.SMTP:
