@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pypdf
 import pytest
+from click.testing import CliRunner
 from fake_smtp import Collector, HungServer, free_port
 from litestar.testing import TestClient
 from live import bound_socket, serve
@@ -23,8 +24,10 @@ from sqlmodel import Session, select
 
 import shop.orders.documents
 from shop.app import create_app
+from shop.cli import main
 from shop.clock import Clock
 from shop.db import make_engine
+from shop.demo import insert_due_subscriptions
 from shop.mail import OutboxMessage
 from shop.orders.notifications import send_due_mail
 from shop.plugins.manager import Plugins, get_plugin_manager
@@ -53,6 +56,12 @@ def pdf_of(mail: Any) -> pypdf.PdfReader:
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     return pypdf.PdfReader(BytesIO(attachment.get_content()))
+
+
+def title_of(mail: Any) -> str:
+    metadata = pdf_of(mail).metadata
+    assert metadata is not None and metadata.title
+    return str(metadata.title)
 
 
 def stored_mails(settings: Settings) -> list[OutboxMessage]:
@@ -84,8 +93,8 @@ def test_order_and_payment_mails_arrive_over_smtp_in_german(
         assert "PO-42" in text
         [attachment] = list(received.iter_attachments())
         assert attachment.get_filename() == f"Rechnung-{order['number']}.pdf"
+        assert title_of(received) == f"Rechnung {order['number']}"
         pdf = pdf_of(received)
-        assert pdf.metadata is not None and pdf.metadata.title == f"Rechnung {order['number']}"
         assert pdf.trailer["/Root"]["/Lang"] == "de"
         assert "PO-42" in pdf.pages[0].extract_text()
 
@@ -123,9 +132,8 @@ def test_a_dutch_quote_is_mailed_with_the_quote_in_dutch(
         created = client.post("/api/v1/orders", json=QUOTE, headers={"Accept-Language": "nl"})
         number = created.json()["order"]["number"]
     [received] = collector.messages()
-    pdf = pdf_of(received)
-    assert pdf.metadata is not None and pdf.metadata.title == f"Offerte {number}"
-    assert pdf.trailer["/Root"]["/Lang"] == "nl"
+    assert title_of(received) == f"Offerte {number}"
+    assert pdf_of(received).trailer["/Root"]["/Lang"] == "nl"
     [stored] = stored_mails(seeded)
     assert (stored.document_kind, stored.attachment) == ("quote", None)
 
@@ -171,8 +179,7 @@ def test_the_checkout_draws_no_pdf_the_sending_draws_it_once(
     finally:
         engine.dispose()
     assert report.sent == 1 and drawn == [str(number)]
-    metadata = pdf_of(collector.messages()[0]).metadata
-    assert metadata is not None and metadata.title == f"Invoice {number}"
+    assert title_of(collector.messages()[0]) == f"Invoice {number}"
 
 
 def test_the_operator_sees_a_mail_retried_and_then_given_up(
@@ -232,3 +239,32 @@ def test_a_hung_mail_server_holds_up_neither_checkouts_nor_the_catalog(
     assert [(m.status, m.attempts) for m in mails] == [("pending", 1), ("pending", 1)]
     assert all(m.next_attempt_at == NOW + timedelta(minutes=1) for m in mails)
     assert all(m.last_error and "SMTPServerDisconnected" in m.last_error for m in mails)
+
+
+def test_the_job_runner_mails_renewal_invoices_drawn_as_it_sends(
+    seeded: Settings, smtp: tuple[str, Collector]
+) -> None:
+    url, collector = smtp
+    engine = make_engine(seeded.database_url)
+    try:
+        insert_due_subscriptions(engine, 2)
+    finally:
+        engine.dispose()
+    env = {
+        "SHOP_DATABASE_URL": seeded.database_url,
+        "SHOP_CLOCK": "2026-01-01T06:00:00+01:00",
+        "SHOP_LICENCE_SIGNING_KEY": seeded.licence_signing_key or "",
+        "SHOP_SMTP_URL": url,
+    }
+
+    first = CliRunner().invoke(main, ["jobs", "run"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "Sent 2 e-mail(s); 0 to be retried, 0 given up." in first.output
+
+    numbers = sorted(int(m.order_number or 0) for m in stored_mails(seeded))
+    titles = sorted(title_of(mail) for mail in collector.messages())
+    assert titles == [f"Rechnung {number}" for number in numbers]
+    assert all(m.attachment is None and m.status == "sent" for m in stored_mails(seeded))
+
+    again = CliRunner().invoke(main, ["jobs", "run"], env=env)
+    assert "Sent 0 e-mail(s)" in again.output and len(collector.envelopes) == 2
