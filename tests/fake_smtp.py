@@ -28,6 +28,7 @@ class Collector:
     def __init__(self) -> None:
         self.envelopes: list[Envelope] = []
         self.refused: set[str] = set()
+        self._arrived = threading.Condition()
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
@@ -38,8 +39,17 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
+        with self._arrived:
+            self.envelopes.append(envelope)
+            self._arrived.notify_all()
         return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        """The received mails once there are ``count`` (mail goes out after the response,
+        so a live server's mail may still be on its way when the page has loaded)."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.envelopes) >= count, timeout)
+        return self.messages()
 
     def messages(self) -> list[EmailMessage]:
         """The received mails as a mail client shows them (SMTP ends lines with CRLF)."""
