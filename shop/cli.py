@@ -26,10 +26,9 @@ from shop.licences.keys import (
     load_signing_key,
     verify_key,
 )
-from shop.mail import deliver_pending
 from shop.orders.lifecycle import expire_due
 from shop.orders.models import Order
-from shop.orders.notifications import notify
+from shop.orders.notifications import notify, send_due_mail
 from shop.payments.received import Context
 from shop.payments.renewal_charges import charge_renewals
 from shop.plugins.manager import PluginError, Plugins, get_plugin_manager
@@ -232,9 +231,10 @@ def jobs_run() -> None:
         f"{expiry.trials} trial(s); forgot {forgotten} idempotency key(s) older than a day."
     )
     if settings.smtp_url:
-        with session_scope(engine) as session:
-            sent = deliver_pending(session, settings.smtp_url, settings.mail_from, clock.now())
-        click.echo(f"Sent {sent} e-mail(s).")
+        mail = send_due_mail(engine, installed, settings, clock)
+        click.echo(
+            f"Sent {mail.sent} e-mail(s); {mail.retrying} to be retried, {mail.failed} given up."
+        )
     engine.dispose()
 
 

@@ -40,6 +40,7 @@ class Settings:
     licence_signing_key: str | None = field(default=None, repr=False)
     licence_key_file: Path = Path("licence-signing-key.pem")
     smtp_url: str | None = None  # smtp://host:port; unset: e-mails stay in the outbox
+    smtp_timeout: float = 30.0  # seconds a mail server may take for each reply
     mail_from: str = "shop@example.com"
     public_url: str = "http://127.0.0.1:8000"  # links in e-mails and documents
     # Session and CSRF cookies only over TLS; unset: when public_url is https://.
@@ -119,6 +120,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_LICENCE_SIGNING_KEY": ("licence_signing_key", str),
     "SHOP_LICENCE_KEY_FILE": ("licence_key_file", Path),
     "SHOP_SMTP_URL": ("smtp_url", str),
+    "SHOP_SMTP_TIMEOUT": ("smtp_timeout", float),
     "SHOP_MAIL_FROM": ("mail_from", str),
     "SHOP_PUBLIC_URL": ("public_url", lambda v: v.rstrip("/")),
     "SHOP_COOKIE_SECURE": ("cookie_secure", _flag),

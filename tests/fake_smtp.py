@@ -5,10 +5,13 @@ from __future__ import annotations
 import email
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
 
@@ -42,7 +45,8 @@ class Collector:
         return "250 Message accepted for delivery"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
-        """The mails once ``count`` have arrived: the shop sends after its response."""
+        """The received mails once there are ``count`` (mail goes out after the response,
+        so a live server's mail may still be on its way when the page has loaded)."""
         with self._arrived:
             self._arrived.wait_for(lambda: len(self.envelopes) >= count, timeout)
         return self.messages()
@@ -55,3 +59,65 @@ class Collector:
             )
             for e in self.envelopes
         ]
+
+
+@contextmanager
+def running(handler: Any) -> Iterator[str]:
+    """Serve ``handler`` (e.g. a ``Collector``) over SMTP on 127.0.0.1; yields its URL."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}"
+    finally:
+        controller.stop()
+
+
+class HungServer:
+    """A mail server that hangs: it accepts connections and never says a word.
+
+    ``connected`` is set once a client holds a connection; ``release()`` hangs up on every
+    client (and on any that comes later), as a server that finally gives up does."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
+        self.url = f"smtp://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.connected = threading.Event()
+        self._connections: list[socket.socket] = []
+        self._released = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, name="hung-smtp", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            with self._lock:
+                if self._released:
+                    connection.close()
+                    continue
+                self._connections.append(connection)
+            self.connected.set()
+
+    def release(self) -> None:
+        with self._lock:
+            self._released = True
+            for connection in self._connections:
+                connection.close()
+
+    def close(self) -> None:
+        self.release()
+        self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() above
+        self._listener.close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> HungServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

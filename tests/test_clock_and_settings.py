@@ -44,12 +44,14 @@ def test_settings_come_from_the_environment() -> None:
             "SHOP_CLOCK": "2025-04-01",
             "SHOP_SECRET_KEY": "s3cr3t-value",
             "SHOP_NAME": "Acme",
+            "SHOP_SMTP_TIMEOUT": "2.5",
         }
     )
     assert settings.database_url == "postgresql://x@h/db"
     assert settings.clock == "2025-04-01"
     assert settings.secret_key == "s3cr3t-value"
     assert settings.shop_name == "Acme"
+    assert settings.smtp_timeout == 2.5 and Settings.from_env({}).smtp_timeout == 30
     assert "s3cr3t-value" not in repr(settings)  # the secret stays out of logs
     assert Settings.from_env({}).database_url == "sqlite:///shop.db"
 

@@ -1,9 +1,11 @@
 """E-mail: rendered from templates in the buyer's language, queued in the outbox, sent by SMTP."""
 
+from shop.mail.delivery import DeliveryReport, Documents, deliver_due
 from shop.mail.outbox import (
     Attachment,
+    DocumentLink,
+    MailStatus,
     OutboxMessage,
-    deliver_pending,
     list_outbox,
     parse_smtp_url,
     queue_mail,
@@ -12,9 +14,13 @@ from shop.mail.render import RenderedMail, render_mail
 
 __all__ = [
     "Attachment",
+    "DeliveryReport",
+    "DocumentLink",
+    "Documents",
+    "MailStatus",
     "OutboxMessage",
     "RenderedMail",
-    "deliver_pending",
+    "deliver_due",
     "list_outbox",
     "parse_smtp_url",
     "queue_mail",

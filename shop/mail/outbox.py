@@ -1,33 +1,41 @@
 """The outbox: every e-mail is stored first and sent later, so a checkout never waits for SMTP.
 
 A mail is written in the same transaction as the order it belongs to; if the order rolls
-back, so does its mail. ``deliver_pending`` then sends what is unsent. Without an SMTP
+back, so does its mail. ``shop.mail.delivery`` then sends what is due. Without an SMTP
 server (``SHOP_SMTP_URL`` unset) the mails simply stay here, readable by the operator.
 
-Delivery is at least once: a message is marked sent in the caller's transaction, so a crash
-between the SMTP hand-over and the commit sends it again. Each message carries a Message-ID
-derived from its row, so mail clients can recognise such a repeat as the same message.
+An order's quote or invoice is not stored with its mail: the row names the document
+(``order_number`` and ``document_kind``) and it is rendered from the order when the mail
+is sent, so 10,000 renewal invoices do not keep 10,000 copies of a PDF. Other files
+travel as an ``Attachment`` whose bytes are stored.
+
+Each message carries a Message-ID derived from its row, so when a message is sent twice
+(delivery is at least once) mail clients can recognise the repeat as the same message.
 """
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from enum import StrEnum
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import LargeBinary, Text, func
+from sqlalchemy import Index, LargeBinary, Text, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-SMTP_TIMEOUT = 30  # seconds; a hanging server must not block the caller for long
-MAX_ERROR_LENGTH = 1000
+
+class MailStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt (or taken by a sender right now)
+    SENT = "sent"
+    FAILED = "failed"  # given up after too many attempts; the operator has a look
 
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
+    # What a sender asks for: the pending messages whose next attempt is due.
+    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     to_address: str = Field(max_length=320)
@@ -40,10 +48,26 @@ class OutboxMessage(SQLModel, table=True):
     attachment_name: str | None = Field(default=None, max_length=255)
     attachment_mime: str | None = Field(default=None, max_length=100)
     attachment: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # The order's document rendered at sending: "quote" or "invoice" of ``order_number``.
+    document_kind: str | None = Field(default=None, max_length=16)
     created_at: datetime
+    status: str = Field(
+        default=MailStatus.PENDING, max_length=16, sa_column_kwargs={"server_default": "pending"}
+    )
+    next_attempt_at: datetime | None = None  # pending: when it is due; None once done
+    # A sender's claim: until then no other sender takes the message (a lease, so a
+    # crashed sender's messages fall due again).
+    claimed_until: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=64)
     sent_at: datetime | None = Field(default=None, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
+
+    def status_at(self, now: datetime) -> str:
+        """pending, sending (a sender holds it), sent or failed, for the operator."""
+        if self.status == MailStatus.PENDING and self.claimed_until and self.claimed_until > now:
+            return "sending"
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -60,6 +84,18 @@ class Attachment:
             raise ValueError(f"not a MIME type: {self.mime!r}")
         if not self.name or _has_line_break(self.name):
             raise ValueError(f"not a file name: {self.name!r}")
+
+
+@dataclass(frozen=True)
+class DocumentLink:
+    """An order's quote or invoice, attached when the mail is sent (rendered then)."""
+
+    kind: str  # "quote" or "invoice"
+    name: str  # the file name the buyer sees
+    mime: str = "application/pdf"
+
+    def __post_init__(self) -> None:
+        Attachment(self.name, self.mime, b"")  # the same rules as a stored attachment
 
 
 @dataclass(frozen=True)
@@ -89,9 +125,11 @@ def queue_mail(
     now: datetime,
     order_number: str | None = None,
     attachment: Attachment | None = None,
+    document: DocumentLink | None = None,
 ) -> OutboxMessage:
     """Store a mail for sending; it is sent only if the caller's transaction commits.
 
+    ``document`` attaches the order's quote or invoice, rendered when the mail is sent.
     A line break in the address or subject would let a buyer's input add mail headers, so
     it is refused here, where the caller still sees the error.
     """
@@ -99,6 +137,9 @@ def queue_mail(
         raise ValueError(f"not an e-mail address: {to!r}")
     if _has_line_break(subject):
         raise ValueError("a mail subject is one line")
+    if document is not None and (attachment is not None or order_number is None):
+        raise ValueError("a document is the one attachment of an order's mail")
+    file: Attachment | DocumentLink | None = attachment or document
     message = OutboxMessage(
         to_address=to,
         subject=subject,
@@ -107,10 +148,12 @@ def queue_mail(
         locale=locale,
         kind=kind,
         order_number=order_number,
-        attachment_name=attachment.name if attachment else None,
-        attachment_mime=attachment.mime if attachment else None,
+        attachment_name=file.name if file else None,
+        attachment_mime=file.mime if file else None,
         attachment=attachment.data if attachment else None,
+        document_kind=document.kind if document else None,
         created_at=now,
+        next_attempt_at=now,
     )
     session.add(message)
     session.flush()
@@ -150,8 +193,17 @@ def _message_id(message: OutboxMessage, sender: str) -> str:
     return f"<outbox-{message.id}.{stamp}@{domain}>"
 
 
-def compose(message: OutboxMessage, sender: str) -> EmailMessage:
-    """The MIME message: text, HTML as its alternative, and the attachment if any."""
+def _stored_attachment(message: OutboxMessage) -> Attachment | None:
+    if message.attachment is None or not message.attachment_name or not message.attachment_mime:
+        return None
+    return Attachment(message.attachment_name, message.attachment_mime, message.attachment)
+
+
+def compose(
+    message: OutboxMessage, sender: str, document: Attachment | None = None
+) -> EmailMessage:
+    """The MIME message: text, HTML as its alternative, and the attachment if any: the
+    stored one, or ``document``, the rendered file the row links to."""
     email = EmailMessage()
     email["From"] = sender
     email["To"] = message.to_address
@@ -162,93 +214,13 @@ def compose(message: OutboxMessage, sender: str) -> EmailMessage:
     email.set_content(message.text_body)
     if message.html_body is not None:
         email.add_alternative(message.html_body, subtype="html")
-    if message.attachment is not None and message.attachment_mime and message.attachment_name:
-        maintype, _, subtype = message.attachment_mime.partition("/")
+    document = document or _stored_attachment(message)
+    if document is not None:
+        maintype, _, subtype = document.mime.partition("/")
         email.add_attachment(
-            message.attachment, maintype=maintype, subtype=subtype, filename=message.attachment_name
+            document.data, maintype=maintype, subtype=subtype, filename=document.name
         )
     return email
-
-
-def _connect(server: SmtpServer) -> smtplib.SMTP:
-    context = ssl.create_default_context()
-    smtp: smtplib.SMTP
-    if server.implicit_tls:
-        smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=SMTP_TIMEOUT, context=context)
-    else:
-        smtp = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT)
-    try:
-        if server.username is not None:
-            if not server.implicit_tls:
-                smtp.starttls(context=context)
-            smtp.login(server.username, server.password or "")
-    except BaseException:
-        smtp.close()
-        raise
-    return smtp
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
-
-
-def _failed(message: OutboxMessage, error: BaseException) -> None:
-    message.attempts += 1
-    message.last_error = _describe(error)
-
-
-# Errors that concern one message; the connection stays usable for the next one.
-_MESSAGE_ERRORS = (
-    smtplib.SMTPRecipientsRefused,
-    smtplib.SMTPResponseException,
-    smtplib.SMTPNotSupportedError,
-    ValueError,  # a header the message cannot carry, e.g. an address it cannot encode
-)
-
-
-def deliver_pending(session: Session, smtp_url: str | None, sender: str, now: datetime) -> int:
-    """Send every unsent message over one SMTP connection; returns how many went out.
-
-    Nothing raises for a failed delivery: the message counts the attempt, keeps the error
-    for the operator and is tried again next time. When the connection itself fails, every
-    message still waiting gets that error. ``FOR UPDATE SKIP LOCKED`` keeps two workers on
-    PostgreSQL from sending the same message; SQLite has one writer anyway. Run it in a
-    session of its own, after the transaction that queued the mail has committed.
-    """
-    if smtp_url is None:
-        return 0
-    server = parse_smtp_url(smtp_url)
-    pending = list(
-        session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.sent_at).is_(None))
-            .order_by(col(OutboxMessage.id))
-            .with_for_update(skip_locked=True)
-        )
-    )
-    if not pending:
-        return 0
-    sent = 0
-    waiting = list(pending)
-    try:
-        with _connect(server) as smtp:
-            while waiting:
-                message = waiting[0]
-                try:
-                    smtp.send_message(compose(message, sender))
-                except _MESSAGE_ERRORS as error:
-                    _failed(message, error)
-                else:
-                    message.sent_at = now
-                    message.attempts += 1
-                    message.last_error = None
-                    sent += 1
-                waiting.pop(0)
-    except (OSError, smtplib.SMTPException) as error:
-        for message in waiting:
-            _failed(message, error)
-    session.flush()
-    return sent
 
 
 def list_outbox(session: Session, *, to: str | None = None, limit: int = 50) -> list[OutboxMessage]:

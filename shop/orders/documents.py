@@ -1,27 +1,60 @@
-"""An order as its quote or invoice PDF (R7, R9, R11), in the order's language and currency."""
+"""An order as its quote or invoice PDF (R7, R9, R11), in the order's language and currency.
+
+The PDF is never stored: it is rendered from the order's frozen data when it is downloaded
+and when a mail that links to it is sent (``mail_documents``)."""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from typing import Literal
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from shop.catalog.products import N_
+from shop.db import reader, session_scope
 from shop.documents.pdf import DocumentLine, OrderDocument, Party, render_pdf
 from shop.i18n import Translator
+from shop.mail import Attachment, Documents, OutboxMessage
 from shop.money import Money
 from shop.orders.models import Order, OrderStatus
 from shop.orders.payments import order_lines, start_payment
-from shop.plugins.manager import EnabledPlugins
+from shop.plugins.manager import EnabledPlugins, Plugins
+from shop.plugins.state import enabled_view
 from shop.settings import Settings
 
+DocumentKind = Literal["quote", "invoice"]
+QUOTE: DocumentKind = "quote"
+INVOICE: DocumentKind = "invoice"
+PDF = "application/pdf"
 
-def document_filename(order: Order, t: Translator) -> str:
-    kind = t.gettext("Quote") if order.status == OrderStatus.QUOTE else t.gettext("Invoice")
-    return f"{kind}-{order.number}.pdf"
+
+def document_kind(order: Order) -> DocumentKind:
+    """A quote's document is the quote; any other order's is its invoice."""
+    return QUOTE if order.status == OrderStatus.QUOTE else INVOICE
+
+
+def parse_document_kind(value: str) -> DocumentKind:
+    if value == QUOTE:
+        return QUOTE
+    if value == INVOICE:
+        return INVOICE
+    raise ValueError(f"not a document kind: {value!r}")
+
+
+def document_filename(order: Order, t: Translator, kind: DocumentKind | None = None) -> str:
+    name = t.gettext("Quote") if (kind or document_kind(order)) == QUOTE else t.gettext("Invoice")
+    return f"{name}-{order.number}.pdf"
 
 
 def order_document(
-    session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
+    session: Session,
+    order: Order,
+    enabled: EnabledPlugins,
+    settings: Settings,
+    t: Translator,
+    kind: DocumentKind | None = None,
 ) -> OrderDocument:
+    """What the PDF shows; ``kind`` ("quote" or "invoice") defaults to the order's state."""
     start = start_payment(order, enabled, settings, t, online=False)
     today = order.created_at.date()
     rate_note = None
@@ -33,7 +66,7 @@ def order_document(
             margin=f"{(order.exchange_margin or 0) * 100:.2f} %",
         )
     return OrderDocument(
-        kind="quote" if order.status == OrderStatus.QUOTE else "invoice",
+        kind=kind or document_kind(order),
         number=str(order.number),
         issued_on=today,
         valid_until=order.valid_until.date() if order.valid_until else None,
@@ -80,3 +113,25 @@ def order_pdf(
     session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
 ) -> bytes:
     return render_pdf(order_document(session, order, enabled, settings, t), t)
+
+
+def mail_documents(engine: Engine, plugins: Plugins, settings: Settings) -> Documents:
+    """Renders the quote or invoice an outbox message links to, for its sending: the order
+    is read in a short transaction of its own, the PDF drawn after it has ended."""
+
+    def render(message: OutboxMessage) -> Attachment | None:
+        if message.document_kind is None or message.order_number is None:
+            return None
+        kind = parse_document_kind(message.document_kind)
+        t = Translator.for_locale(settings.locales_dir, message.locale)
+        with session_scope(reader(engine)) as session:
+            number = int(message.order_number)
+            order = session.exec(select(Order).where(Order.number == number)).first()
+            if order is None:
+                raise LookupError(f"order {number} of outbox message {message.id} is gone")
+            enabled = enabled_view(session, plugins, settings)
+            document = order_document(session, order, enabled, settings, t, kind)
+            name = message.attachment_name or document_filename(order, t, kind)
+        return Attachment(name, message.attachment_mime or PDF, render_pdf(document, t))
+
+    return render

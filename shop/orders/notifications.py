@@ -8,16 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import Environment
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from shop.clock import Clock
 from shop.i18n import Translator
 from shop.licences.models import Licence
-from shop.mail import Attachment, queue_mail, render_mail
+from shop.mail import DeliveryReport, DocumentLink, deliver_due, queue_mail, render_mail
 from shop.money import Money
-from shop.orders.documents import document_filename, order_pdf
+from shop.orders.documents import document_filename, document_kind, mail_documents
 from shop.orders.models import Order, OrderStatus
 from shop.orders.payments import order_lines, start_payment
-from shop.plugins.manager import EnabledPlugins
+from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.settings import Settings
 
 RENEWAL_INVOICE = "renewal_due"  # the outbox kind of a renewal's invoice mail
@@ -41,7 +43,9 @@ def notify(
     """Queue the mail that fits the order's state: quote, order received, payment received.
 
     ``template`` picks another mail of the same kind (a declined renewal charge is still
-    the renewal's invoice), with ``extra`` for its text."""
+    the renewal's invoice), with ``extra`` for its text. The quote or invoice goes with it
+    as a link to the order, rendered when the mail is sent: no PDF is drawn here, inside
+    the caller's transaction."""
     t = Translator.for_locale(settings.locales_dir, order.locale)
     start = start_payment(order, enabled, settings, t, online=False)
     licence = session.get(Licence, order.licence_id) if order.licence_id else None
@@ -65,13 +69,9 @@ def notify(
         **extra,
     }
     mail = render_mail(env, template or kind, t, **context)
-    attachment = None
+    document = None
     if kind in ("quote", "order_received", RENEWAL_INVOICE):
-        attachment = Attachment(
-            document_filename(order, t),
-            "application/pdf",
-            order_pdf(session, order, enabled, settings, t),
-        )
+        document = DocumentLink(document_kind(order), document_filename(order, t))
     queue_mail(
         session,
         to=order.email,
@@ -82,5 +82,26 @@ def notify(
         kind=kind,
         now=now,
         order_number=str(order.number),
-        attachment=attachment,
+        document=document,
+    )
+
+
+def send_due_mail(
+    engine: Engine,
+    plugins: Plugins,
+    settings: Settings,
+    clock: Clock,
+    *,
+    batches: int | None = None,
+) -> DeliveryReport:
+    """Send the outbox's due mails over SMTP, each order's quote or invoice rendered as it
+    goes (nothing without ``SHOP_SMTP_URL``). Call it outside any transaction."""
+    return deliver_due(
+        engine,
+        settings.smtp_url,
+        settings.mail_from,
+        clock,
+        documents=mail_documents(engine, plugins, settings),
+        timeout=settings.smtp_timeout,
+        batches=batches,
     )

@@ -24,7 +24,7 @@ from shop.clock import Clock
 from shop.db import reader, session_scope
 from shop.errors import ShopError
 from shop.i18n import Translator, negotiate
-from shop.mail import deliver_pending
+from shop.orders.notifications import send_due_mail
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.plugins.state import EnabledCache
 from shop.settings import Settings
@@ -168,13 +168,11 @@ def mail_queued(request: Request) -> None:  # type: ignore[type-arg]
 
 
 def deliver_now(shop: Shop) -> int:
-    """Send the outbox over SMTP in its own transaction (no-op without SMTP)."""
+    """Send what is due now (no-op without SMTP), in short transactions of its own and
+    none held while SMTP talks; a message that failed waits for its retry time."""
     if not shop.settings.smtp_url:
         return 0
-    with session_scope(shop.engine) as session:
-        return deliver_pending(
-            session, shop.settings.smtp_url, shop.settings.mail_from, shop.clock.now()
-        )
+    return send_due_mail(shop.engine, shop.plugins, shop.settings, shop.clock, batches=1).sent
 
 
 async def deliver_mail_after_response(request: Request) -> None:  # type: ignore[type-arg]

@@ -66,10 +66,11 @@ def test_german_buyer_pays_by_bank_transfer_and_gets_the_key(
     key = page.inner_text("#licence-key").strip()
     assert key.startswith("LS1.")
 
-    subjects = [m["Subject"] for m in collector.wait_for(2)]
+    mails = collector.wait_for(2)
+    subjects = [m["Subject"] for m in mails]
     assert len(subjects) == 2
     assert number.group(1) in subjects[0]
-    payment_mail = collector.messages()[1]
+    payment_mail = mails[1]
     assert payment_mail["To"] == "jana@example.com"
     assert key in payment_mail.get_body(preferencelist=("plain",)).get_content()
 

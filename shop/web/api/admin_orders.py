@@ -119,8 +119,12 @@ def list_licences(
 
 @get("/outbox", sync_to_thread=True)
 @transaction
-def outbox(db: Db, operator: Operator, to: FromQuery[str | None] = None) -> dict[str, Any]:
-    """The e-mails the shop wrote, newest first, and whether they were sent."""
+def outbox(
+    db: Db, shop: ShopDep, operator: Operator, to: FromQuery[str | None] = None
+) -> dict[str, Any]:
+    """The e-mails the shop wrote, newest first: whether they were sent (``status``
+    pending, sending, sent or failed after too many attempts), and when they are retried."""
+    now = shop.clock.now()
     return {
         "messages": [
             {
@@ -134,6 +138,9 @@ def outbox(db: Db, operator: Operator, to: FromQuery[str | None] = None) -> dict
                 "attachment": m.attachment_name,
                 "created_at": m.created_at.isoformat(),
                 "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "status": m.status_at(now),
+                "attempts": m.attempts,
+                "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None,
                 "last_error": m.last_error,
             }
             for m in list_outbox(db, to=normalise_email(to) if to else None)

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from shop.catalog.products import N_
 from shop.db import session_scope
+from shop.documents.pdf import render_pdf
 from shop.errors import ShopError
 from shop.i18n import Translator
 from shop.licences.keys import PUBLIC_KEY_PATH, public_key_document
@@ -17,7 +18,7 @@ from shop.licences.models import Licence
 from shop.licences.service import start_trial
 from shop.money import Money
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
-from shop.orders.documents import document_filename, order_pdf
+from shop.orders.documents import document_filename, order_document
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
@@ -209,10 +210,13 @@ def order_document_pdf(
     """The quote or invoice as PDF, in the order's language and currency (R9)."""
     order = order_by_token(db, token)
     order_t = Translator.for_locale(shop.settings.locales_dir, order.locale)
+    document = order_document(db, order, enabled, shop.settings, order_t)
+    filename = document_filename(order, order_t)
+    db.commit()  # drawn once the read has ended: on SQLite a transaction holds the write lock
     return Response(
-        order_pdf(db, order, enabled, shop.settings, order_t),
+        render_pdf(document, order_t),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{document_filename(order, order_t)}"'},
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
 
