@@ -101,7 +101,14 @@ async def provide_db(
 
 
 def provide_enabled(db: Db, shop: ShopDep) -> Deferred[EnabledPlugins]:
-    return Deferred(db, shop.enabled.view)
+    def view(session: Session) -> EnabledPlugins:
+        if session.get_bind() is shop.engine:
+            # A writing request: read the plugin state before its write transaction begins,
+            # so the state is not read while holding SQLite's write lock.
+            return shop.enabled_now()
+        return shop.enabled.view(session)
+
+    return Deferred(db, view)
 
 
 def request_locale(request: Request) -> str:  # type: ignore[type-arg]
