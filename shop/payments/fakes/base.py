@@ -11,7 +11,8 @@ import queue
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -76,6 +77,8 @@ class FakeServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._threads: list[threading.Thread] = []
+        self._sending = threading.Event()  # cleared: webhooks wait (a slow provider)
+        self._sending.set()
 
     @property
     def base_url(self) -> str:
@@ -106,6 +109,16 @@ class FakeServer:
         if self.webhook_url:
             self._outbox.put(Delivery(self.webhook_url, body, headers))
 
+    @contextmanager
+    def webhooks_held(self) -> Iterator[None]:
+        """Webhooks queued inside the block go out when it ends, as from a provider whose
+        notifications lag behind its API (for tests that need one order of events)."""
+        self._sending.clear()
+        try:
+            yield
+        finally:
+            self._sending.set()
+
     def wait_for_deliveries(self, count: int, timeout: float = 10.0) -> list[Delivery]:
         """Block until ``count`` webhooks were answered (for tests); return them all."""
         with self._delivered:
@@ -116,6 +129,7 @@ class FakeServer:
 
     def _deliver_forever(self) -> None:
         while (delivery := self._outbox.get()) is not None:
+            self._sending.wait()
             request = urllib.request.Request(
                 delivery.url, data=delivery.body, headers=delivery.headers, method="POST"
             )
