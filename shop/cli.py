@@ -73,11 +73,17 @@ def main() -> None:
     help="Worker processes; default 1 on SQLite (one writer anyway), one per CPU on PostgreSQL.",
 )
 @click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="A line per request on stdout (behind a proxy that logs, turn it off).",
+)
+@click.option(
     "--test-payments",
     is_flag=True,
     help="Test mode: card and PayPal go to fake providers on 127.0.0.1; no money moves.",
 )
-def serve(host: str, port: int, workers: int | None, test_payments: bool) -> None:
+def serve(host: str, port: int, workers: int | None, access_log: bool, test_payments: bool) -> None:
     """Run the shop; on an empty database, create the schema and the demo catalog."""
     import uvicorn
 
@@ -105,12 +111,20 @@ def serve(host: str, port: int, workers: int | None, test_payments: bool) -> Non
     workers = workers or (1 if sqlite else os.cpu_count() or 1)
     click.echo(f"Serving the shop at http://{host}:{port}/ with {workers} worker(s)")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", access_log=access_log
+        )
         return
     # Each worker process builds its own app from the environment: hand it these settings.
     os.environ.update(settings.to_env())
     uvicorn.run(
-        "shop.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info"
+        "shop.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
     )
 
 
