@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from shop.app import template_environment
 from shop.clock import Clock
 from shop.db import alembic_config, make_engine, migrate, session_scope
 from shop.demo import seed_demo
+from shop.jobs.progress import Progress
+from shop.jobs.retry import BusyRetry, StillBusy, wait_for_write_lock
 from shop.licences.keys import (
     Grant,
     InvalidLicenceKey,
@@ -31,7 +34,7 @@ from shop.orders.models import Order
 from shop.orders.notifications import notify
 from shop.payments.received import Context
 from shop.payments.renewal_charges import charge_renewals
-from shop.plugins.manager import PluginError, Plugins, get_plugin_manager
+from shop.plugins.manager import EnabledPlugins, PluginError, Plugins, get_plugin_manager
 from shop.plugins.state import (
     EssentialPlugin,
     UnknownPlugin,
@@ -40,7 +43,13 @@ from shop.plugins.state import (
     set_enabled,
 )
 from shop.settings import Settings
-from shop.subscriptions.renewals import count_due, invoice_renewals, run_renewals
+from shop.subscriptions.renewals import (
+    BATCH,
+    count_due,
+    count_uninvoiced,
+    invoice_renewals,
+    run_renewals,
+)
 
 
 def _settings() -> Settings:
@@ -174,37 +183,57 @@ def jobs() -> None:
 def jobs_run() -> None:
     """Run everything due at the clock's now: renewals and pending cancellations, expiries
     of unpaid renewals, quotes, unpaid orders and trials, then the outbox. Safe to run twice
-    or in parallel."""
+    or in parallel; a batch that meets a busy database is rolled back and done again."""
     settings = _settings()
+    if settings.jobs_batch is not None and settings.jobs_batch < 1:
+        raise click.ClickException("SHOP_JOBS_BATCH must be at least 1")
     clock = _clock(settings)
     installed = _plugins()
     engine = make_engine(settings.database_url)
+    wait_for_write_lock(engine, settings.jobs_lock_wait)
+    retry = BusyRetry(engine, on_retry=lambda retrying: click.echo(retrying.describe(), err=True))
     templates = template_environment(settings)
     now, today = clock.now(), clock.today()
-    with session_scope(engine) as session:
-        total = count_due(session, today)
+    started = time.monotonic()
 
-    def invoice(session: Session, order: Order) -> None:
-        notify(session, templates, enabled_view(session, installed, settings), settings, order, now)
+    def enabled(session: Session) -> EnabledPlugins:
+        return enabled_view(session, installed, settings)
 
-    with click.progressbar(length=total, label="Renewals", show_pos=True) as bar:
-        report = run_renewals(
-            engine,
-            lambda session: enabled_view(session, installed, settings),
-            today,
-            now,
-            timedelta(days=settings.grace_days),
-            on_batch=bar.update,
-        )
-    charges = charge_renewals(
-        engine,
-        lambda session: Context(
-            enabled_view(session, installed, settings), settings, templates, now, today
-        ),
-    )
-    invoiced = invoice_renewals(engine, invoice)
-    with session_scope(engine) as session:
-        expiry = expire_due(session, now)
+    def invoice(session: Session, enabled: EnabledPlugins, order: Order) -> None:
+        notify(session, templates, enabled, settings, order, now)
+
+    try:
+        with Progress("Renewals", retry(lambda session: count_due(session, today))) as renewals:
+            report = run_renewals(
+                engine,
+                enabled,
+                today,
+                now,
+                timedelta(days=settings.grace_days),
+                on_batch=renewals.advance,
+                batch=settings.jobs_batch or BATCH,
+                retry=retry,
+            )
+        with Progress("Charges") as charging:
+            charges = charge_renewals(
+                engine,
+                lambda session: Context(enabled(session), settings, templates, now, today),
+                on_batch=charging.advance,
+                retry=retry,
+            )
+        with Progress("Invoices", retry(count_uninvoiced)) as invoicing:
+            invoiced = invoice_renewals(
+                engine, enabled, invoice, on_batch=invoicing.advance, retry=retry
+            )
+        with Progress("Expiries") as expiring:
+            expiry = retry(lambda session: expire_due(session, now))
+            expiring.advance(expiry.quotes + expiry.orders + expiry.trials)
+    except StillBusy as exc:
+        raise click.ClickException(
+            f"{exc}. Nothing half-done was kept; run `shop jobs run` again."
+        ) from None
+    finally:
+        retry.close()
     click.echo(
         f"Renewed {report.renewed} subscription(s), ended {report.cancelled} cancelled one(s), "
         f"expired {report.expired} unpaid one(s); {invoiced} invoice(s) written."
@@ -218,6 +247,9 @@ def jobs_run() -> None:
         with session_scope(engine) as session:
             sent = deliver_pending(session, settings.smtp_url, settings.mail_from, clock.now())
         click.echo(f"Sent {sent} e-mail(s).")
+    seconds = time.monotonic() - started
+    rate = report.renewed / seconds if seconds > 0 else 0.0
+    click.echo(f"Done in {seconds:.1f} s ({rate:,.0f} renewals/s overall).")
     engine.dispose()
 
 

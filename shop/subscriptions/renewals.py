@@ -1,34 +1,60 @@
 """Renewals at term end (R20, R21): scheduled downgrades applied, a renewal order at current
 prices, on-hold until paid, expired after the grace period; pending cancellations end.
 
-Safe with several workers: each batch is claimed with ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL (SQLite has a single writer), and a unique index allows one renewal order per
-term. A worker killed mid-batch loses only its open transaction; the next run redoes it.
+The work goes in batches, each one transaction. A batch of due subscriptions is claimed
+with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has a single writer), priced once per
+distinct items, currency and country, and written in bulk: the subscriptions' new state,
+then the orders with numbers from one increment of the gapless counter (R8), their lines
+and the subscription events. A unique index allows one renewal order per term, whatever
+the number of workers. A worker killed mid-batch loses only its open transaction; the next
+run redoes it. The invoice mails are written afterwards by ``invoice_renewals``, so the
+claim path renders nothing.
+
+Each runner walks the ids upwards (keyset): a row it skipped was locked by a runner that
+is working on it, and a row below its cursor is never read again, so a batch costs the
+same whether it is the first or the last of 100,000.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import secrets
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
 
-from sqlalchemy import String, cast
+from sqlalchemy import String, cast, exists, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from shop.catalog.pricing import ExchangeRate
 from shop.catalog.rates import current_rates
-from shop.db import session_scope
+from shop.jobs.retry import BusyRetry
 from shop.licences.models import Licence, LicenceStatus
 from shop.mail.outbox import OutboxMessage
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from shop.orders.notifications import RENEWAL_INVOICE
-from shop.orders.numbers import open_order
+from shop.orders.numbers import next_numbers
 from shop.plugins.manager import EnabledPlugins
-from shop.subscriptions.models import Subscription, SubscriptionStatus
-from shop.subscriptions.service import items_dict, price_of, record_event, set_status
+from shop.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionStatus
+from shop.subscriptions.service import items_dict, price_of
 
-BATCH = 25
+# Subscriptions per renewal batch: large enough that a batch's few statements outweigh
+# their round trips, small enough that a checkout waits briefly for the counter row (see
+# bench/renewals.py for the measurements).
+BATCH = 500
+# Renewal orders per invoice batch: each mail is rendered inside the batch's transaction.
+INVOICE_BATCH = 100
 RENEWING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING_CANCEL)
+
+ORDERS = Order.__table__  # type: ignore[attr-defined]
+LINES = OrderLine.__table__  # type: ignore[attr-defined]
+EVENTS = SubscriptionEvent.__table__  # type: ignore[attr-defined]
+SUBSCRIPTIONS = Subscription.__table__  # type: ignore[attr-defined]
+LICENCES = Licence.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -39,12 +65,27 @@ class RenewalReport:
     orders: list[int] = field(default_factory=list)  # numbers of the renewal orders created
 
 
-def due(session: Session, today: date, limit: int) -> list[Subscription]:
-    """Claim up to ``limit`` subscriptions whose term has ended, skipping ones another
-    worker holds."""
+@dataclass(frozen=True)
+class Batch:
+    """What one committed batch did; kept out of the report until it commits."""
+
+    claimed: int
+    last_id: int  # where this runner's next claim starts
+    renewed: int = 0
+    cancelled: int = 0
+    orders: Sequence[int] = ()
+
+
+def _is_due(today: date) -> tuple[Any, ...]:
+    return (col(Subscription.status).in_(RENEWING), col(Subscription.term_end) <= today)
+
+
+def due(session: Session, today: date, limit: int, after: int = 0) -> list[Subscription]:
+    """Claim up to ``limit`` subscriptions whose term has ended, with ids above ``after``,
+    skipping ones another worker holds."""
     statement = (
         select(Subscription)
-        .where(col(Subscription.status).in_(RENEWING), col(Subscription.term_end) <= today)
+        .where(*_is_due(today), col(Subscription.id) > after)
         .order_by(col(Subscription.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -53,128 +94,286 @@ def due(session: Session, today: date, limit: int) -> list[Subscription]:
 
 
 def count_due(session: Session, today: date) -> int:
-    statement = select(Subscription.id).where(
-        col(Subscription.status).in_(RENEWING), col(Subscription.term_end) <= today
-    )
-    return len(session.exec(statement).all())
+    statement = select(func.count()).select_from(Subscription).where(*_is_due(today))
+    return int(session.exec(statement).one())
 
 
-def renew(
+@dataclass(frozen=True)
+class Priced:
+    """A renewal's total and its order lines (the ``order_line`` columns but the order's)."""
+
+    total: Decimal
+    lines: tuple[dict[str, Any], ...]
+
+
+class PriceList:
+    """Current prices (R21) for one batch: each distinct set of items is priced once per
+    currency and country, through the enabled plugins and today's exchange rates."""
+
+    def __init__(self, enabled: EnabledPlugins, rates: dict[str, ExchangeRate]) -> None:
+        self.enabled, self.rates = enabled, rates
+        self._known: dict[tuple[Any, ...], Priced] = {}
+
+    def of(self, subscription: Subscription, quantities: dict[str, int]) -> Priced:
+        key = (tuple(quantities.items()), subscription.currency, subscription.country)
+        if (known := self._known.get(key)) is None:
+            known = self._known[key] = self._price(subscription, quantities)
+        return known
+
+    def _price(self, subscription: Subscription, quantities: dict[str, int]) -> Priced:
+        lines = []
+        for position, (sku, quantity) in enumerate(quantities.items()):
+            product = self.enabled.products[sku]
+            unit = price_of(self.enabled, subscription, {sku: 1}, self.rates)
+            line = price_of(self.enabled, subscription, {sku: quantity}, self.rates)
+            lines.append(
+                {
+                    "position": position,
+                    "sku": sku,
+                    "name": product.name,
+                    "kind": product.kind.value,
+                    "quantity": quantity,
+                    "unit_price": unit.amount,
+                    "total": line.amount,
+                    "billing_period_months": product.months_per_charge,
+                }
+            )
+        total = price_of(self.enabled, subscription, quantities, self.rates).amount
+        return Priced(total, tuple(lines))
+
+
+def renew_batch(
     session: Session,
-    enabled: EnabledPlugins,
-    subscription: Subscription,
+    enabled_for: Callable[[Session], EnabledPlugins],
+    today: date,
     now: datetime,
-    report: RenewalReport,
-) -> Order | None:
-    """End or renew one subscription whose term is over."""
-    assert subscription.term_end is not None and subscription.id is not None
-    if subscription.status == SubscriptionStatus.PENDING_CANCEL:
-        set_status(
-            session,
-            subscription,
-            SubscriptionStatus.CANCELLED,
-            "job",
-            "cancelled by the customer; the paid term has ended",
-            now,
-        )
-        report.cancelled += 1
-        return None
-    if subscription.scheduled_items is not None:  # R20: the downgrade applies now
-        subscription.items = subscription.scheduled_items
-        subscription.scheduled_items = None
-        record_event(
-            session,
-            subscription,
-            "renewal",
-            subscription.status,
-            f"scheduled downgrade applied: {items_dict(subscription.items)}",
-            now,
-        )
-    quantities = items_dict(subscription.items)
-    rates = current_rates(session)
-    total = price_of(enabled, subscription, quantities, rates)
-    order = open_order(
+    limit: int,
+    after: int,
+) -> Batch:
+    """Claim a batch of due subscriptions after id ``after`` and end or renew each."""
+    claimed = due(session, today, limit, after)
+    if not claimed:
+        return Batch(0, after)
+    enabled = enabled_for(session)
+    ending = [s for s in claimed if s.status == SubscriptionStatus.PENDING_CANCEL]
+    renewing = [s for s in claimed if s.status != SubscriptionStatus.PENDING_CANCEL]
+    _end_cancelled(session, ending, now)
+    numbers = _renew(session, PriceList(enabled, current_rates(session)), renewing, now)
+    last_id = claimed[-1].id
+    assert last_id is not None
+    return Batch(len(claimed), last_id, len(renewing), len(ending), numbers)
+
+
+def _end_cancelled(session: Session, ending: list[Subscription], now: datetime) -> None:
+    """Pending cancellations whose paid term is over end now (R10)."""
+    if not ending:
+        return
+    _update(
         session,
-        status=OrderStatus.PENDING,
-        kind=OrderKind.RENEWAL,
-        email=subscription.email,
-        name=subscription.email,
-        country=subscription.country,
-        locale=subscription.locale,
-        currency=subscription.currency,
-        total=total.amount,
-        payment_method=subscription.payment_method,
-        licence_id=subscription.licence_id,
-        subscription_id=subscription.id,
-        renewal_term_start=subscription.term_end,
-        created_at=now,
+        SUBSCRIPTIONS,
+        [(s.id, {"status": SubscriptionStatus.CANCELLED, "updated_at": now}) for s in ending],
     )
-    for position, (sku, quantity) in enumerate(quantities.items()):
-        product = enabled.products[sku]
-        unit = price_of(enabled, subscription, {sku: 1}, rates).amount
-        session.add(
-            OrderLine(
-                order_id=order.id,  # type: ignore[arg-type]
-                position=position,
-                sku=sku,
-                name=product.name,
-                kind=product.kind.value,
-                quantity=quantity,
-                unit_price=unit,
-                total=price_of(enabled, subscription, {sku: quantity}, rates).amount,
-                billing_period_months=product.months_per_charge,
+    _insert(
+        session,
+        EVENTS,
+        [
+            _event(
+                s,
+                "job",
+                SubscriptionStatus.CANCELLED,
+                "cancelled by the customer; the paid term has ended",
+                now,
+                from_status=s.status,
+            )
+            for s in ending
+        ],
+    )
+
+
+def _renew(
+    session: Session, prices: PriceList, renewing: list[Subscription], now: datetime
+) -> list[int]:
+    """A renewal order per subscription at the quantities then in force (R20: a scheduled
+    downgrade applies now) and current prices; the subscriptions go on hold until paid."""
+    if not renewing:
+        return []
+    plans = []
+    for subscription in renewing:
+        downgrade = subscription.scheduled_items
+        items = downgrade if downgrade is not None else subscription.items
+        quantities = items_dict(items)
+        plans.append((subscription, downgrade, quantities, prices.of(subscription, quantities)))
+    changes = []
+    for subscription, downgrade, _quantities, priced in plans:
+        change: dict[str, Any] = {
+            "status": SubscriptionStatus.ON_HOLD,
+            "recurring_total": priced.total,
+            "on_hold_since": now,
+            "updated_at": now,
+        }
+        if downgrade is not None:
+            change.update(items=downgrade, scheduled_items=None)
+        changes.append((subscription.id, change))
+    _update(session, SUBSCRIPTIONS, changes)
+
+    # The counter row queues every writer of an order, so it is taken last and held only
+    # while this batch writes its orders, lines and events.
+    numbers = list(next_numbers(session, len(plans)))
+    order_ids = _insert(
+        session,
+        ORDERS,
+        [
+            _renewal_order(subscription, priced, number, now)
+            for (subscription, _, _, priced), number in zip(plans, numbers, strict=True)
+        ],
+        returning=ORDERS.c.id,
+    )
+    _insert(
+        session,
+        LINES,
+        [
+            {**line, "order_id": order_id}
+            for (_, _, _, priced), order_id in zip(plans, order_ids, strict=True)
+            for line in priced.lines
+        ],
+    )
+    events = []
+    for (subscription, downgrade, quantities, _), number in zip(plans, numbers, strict=True):
+        if downgrade is not None:
+            events.append(
+                _event(
+                    subscription,
+                    "renewal",
+                    subscription.status,
+                    f"scheduled downgrade applied: {quantities}",
+                    now,
+                )
+            )
+        events.append(
+            _event(
+                subscription,
+                "renewal",
+                SubscriptionStatus.ON_HOLD,
+                f"renewal order {number} awaiting payment",
+                now,
+                from_status=subscription.status,
             )
         )
-    subscription.recurring_total = total.amount
-    subscription.on_hold_since = now
-    set_status(
-        session,
-        subscription,
-        SubscriptionStatus.ON_HOLD,
-        "renewal",
-        f"renewal order {order.number} awaiting payment",
-        now,
-    )
-    report.renewed += 1
-    report.orders.append(order.number)
-    return order
+    _insert(session, EVENTS, events)
+    return numbers
 
 
-def expire_unpaid(session: Session, now: datetime, grace: timedelta) -> int:
-    """On hold for longer than the grace period: the subscription and licence expire (R21)."""
+def _renewal_order(
+    subscription: Subscription, priced: Priced, number: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "number": number,
+        "token": secrets.token_urlsafe(24),
+        "status": OrderStatus.PENDING,
+        "kind": OrderKind.RENEWAL,
+        "email": subscription.email,
+        "name": subscription.email,
+        "country": subscription.country,
+        "locale": subscription.locale,
+        "currency": subscription.currency,
+        "total": priced.total,
+        "paid_amount": Decimal(0),
+        "payment_method": subscription.payment_method,
+        "licence_id": subscription.licence_id,
+        "subscription_id": subscription.id,
+        "renewal_term_start": subscription.term_end,
+        "created_at": now,
+    }
+
+
+def _event(
+    subscription: Subscription,
+    actor: str,
+    to_status: str,
+    reason: str,
+    now: datetime,
+    from_status: str | None = None,
+) -> dict[str, Any]:
+    """A row of the subscription's history (R16), as ``service.record_event`` writes it."""
+    return {
+        "subscription_id": subscription.id,
+        "at": now,
+        "actor": actor,
+        "from_status": from_status,
+        "to_status": to_status,
+        "reason": reason[:500],
+    }
+
+
+def _insert(
+    session: Session, table: Any, rows: list[dict[str, Any]], returning: Any = None
+) -> list[Any]:
+    """Insert ``rows`` in one executemany; with ``returning``, that column of each row in
+    the order of ``rows``."""
+    if not rows:
+        return []
+    if returning is None:
+        session.execute(insert(table), rows)
+        return []
+    statement = insert(table).returning(returning, sort_by_parameter_order=True)
+    return list(session.execute(statement, rows).scalars())
+
+
+def _update(session: Session, table: Any, changes: Iterable[tuple[Any, dict[str, Any]]]) -> None:
+    """Set each row's (by id) values: one UPDATE … WHERE id IN (…) per distinct values."""
+    groups: dict[str, tuple[dict[str, Any], list[Any]]] = {}
+    for row_id, values in changes:
+        key = json.dumps(values, default=str, sort_keys=True)
+        groups.setdefault(key, (values, []))[1].append(row_id)
+    for values, ids in groups.values():
+        session.execute(update(table).where(table.c.id.in_(ids)).values(**values))
+
+
+def expire_unpaid(
+    session: Session, now: datetime, grace: timedelta, limit: int, after: int = 0
+) -> Batch:
+    """On hold for longer than the grace period: the subscription, its licence and its
+    unpaid renewal order expire (R21); a batch of up to ``limit`` after id ``after``."""
     late = session.exec(
         select(Subscription)
         .where(
             Subscription.status == SubscriptionStatus.ON_HOLD,
             col(Subscription.on_hold_since) < now - grace,
+            col(Subscription.id) > after,
         )
+        .order_by(col(Subscription.id))
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    for subscription in late:
-        set_status(
-            session,
-            subscription,
-            SubscriptionStatus.EXPIRED,
-            "job",
-            f"renewal unpaid after {grace.days} days",
-            now,
+    if not late:
+        return Batch(0, after)
+    ids = [s.id for s in late]
+    _update(session, SUBSCRIPTIONS, [(i, {"status": "expired", "updated_at": now}) for i in ids])
+    reason = f"renewal unpaid after {grace.days} days"
+    _insert(
+        session,
+        EVENTS,
+        [
+            _event(s, "job", SubscriptionStatus.EXPIRED, reason, now, from_status=s.status)
+            for s in late
+        ],
+    )
+    session.execute(
+        update(LICENCES)
+        .where(LICENCES.c.id.in_([s.licence_id for s in late]))
+        .values(status=LicenceStatus.EXPIRED, updated_at=now)
+    )
+    session.execute(
+        update(ORDERS)
+        .where(
+            ORDERS.c.subscription_id.in_(ids),
+            ORDERS.c.kind == OrderKind.RENEWAL,
+            ORDERS.c.status == OrderStatus.PENDING,
         )
-        licence = session.get(Licence, subscription.licence_id)
-        if licence is not None:
-            licence.status = LicenceStatus.EXPIRED
-            licence.updated_at = now
-            session.add(licence)
-        for order in session.exec(
-            select(Order).where(
-                Order.subscription_id == subscription.id,
-                Order.kind == OrderKind.RENEWAL,
-                Order.status == OrderStatus.PENDING,
-            )
-        ):
-            order.status = OrderStatus.EXPIRED
-            order.closed_at = now
-            session.add(order)
-    return len(late)
+        .values(status=OrderStatus.EXPIRED, closed_at=now)
+    )
+    assert ids[-1] is not None
+    return Batch(len(late), ids[-1])
 
 
 def run_renewals(
@@ -184,54 +383,126 @@ def run_renewals(
     now: datetime,
     grace: timedelta,
     on_batch: Callable[[int], None] = lambda done: None,
+    *,
+    batch: int = BATCH,
+    retry: BusyRetry | None = None,
 ) -> RenewalReport:
     """Renew everything due, one committed batch at a time, then expire the unpaid.
 
-    Batches stay short: they hold the gapless order counter (R8) until they commit, so the
-    invoice mails (with their PDFs) are written afterwards by ``invoice_renewals``."""
+    ``on_batch`` hears how many subscriptions each committed batch handled. A batch that
+    meets a busy database is rolled back and done again (``retry``)."""
+    transaction = retry or BusyRetry(engine)
     report = RenewalReport()
+    after = 0
     while True:
-        with session_scope(engine) as session:
-            batch = due(session, today, BATCH)
-            if not batch:
-                break
-            enabled = enabled_for(session)
-            for subscription in batch:
-                renew(session, enabled, subscription, now, report)
-        on_batch(len(batch))
-    with session_scope(engine) as session:
-        report.expired = expire_unpaid(session, now, grace)
+        done = transaction(
+            partial(
+                renew_batch, enabled_for=enabled_for, today=today, now=now, limit=batch, after=after
+            )
+        )
+        if not done.claimed:
+            break
+        after = done.last_id
+        report.renewed += done.renewed
+        report.cancelled += done.cancelled
+        report.orders.extend(done.orders)
+        on_batch(done.claimed)
+    after = 0
+    while True:
+        expired = transaction(
+            partial(expire_unpaid, now=now, grace=grace, limit=batch, after=after)
+        )
+        if not expired.claimed:
+            break
+        after = expired.last_id
+        report.expired += expired.claimed
     return report
 
 
-def invoice_renewals(engine: Engine, send: Callable[[Session, Order], None]) -> int:
-    """Queue the invoice mail of every unpaid renewal order that has none yet.
-
-    Safe to rerun and to run in parallel: orders are claimed with SKIP LOCKED, and the
-    outbox is checked again once the order's lock is held, because on PostgreSQL the claim
-    query's snapshot may predate another runner's committed invoice for the same order.
-    A runner killed between renewing and invoicing leaves work that the next run finishes."""
-    invoiced = select(OutboxMessage.order_number).where(
-        OutboxMessage.kind == RENEWAL_INVOICE, col(OutboxMessage.order_number).is_not(None)
+def _uninvoiced() -> tuple[Any, ...]:
+    """Unpaid renewal orders with no invoice mail in the outbox."""
+    invoice = select(OutboxMessage.id).where(
+        OutboxMessage.kind == RENEWAL_INVOICE,
+        OutboxMessage.order_number == cast(col(Order.number), String),
     )
-    sent = 0
+    return (
+        Order.kind == OrderKind.RENEWAL,
+        Order.status == OrderStatus.PENDING,
+        ~exists(invoice),
+    )
+
+
+def count_uninvoiced(session: Session) -> int:
+    statement = select(func.count()).select_from(Order).where(*_uninvoiced())
+    return int(session.exec(statement).one())
+
+
+def invoice_batch(
+    session: Session,
+    enabled_for: Callable[[Session], EnabledPlugins],
+    send: Callable[[Session, EnabledPlugins, Order], None],
+    limit: int,
+    after: int,
+) -> tuple[Batch, int]:
+    """Claim up to ``limit`` uninvoiced renewal orders after id ``after`` and ``send`` each
+    its invoice mail; returns the batch and how many mails were written.
+
+    The outbox is checked again once the orders' locks are held, because on PostgreSQL the
+    claim query's snapshot may predate another runner's committed invoice for an order."""
+    orders = session.exec(
+        select(Order)
+        .where(*_uninvoiced(), col(Order.id) > after)
+        .order_by(col(Order.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not orders:
+        return Batch(0, after), 0
+    invoiced = set(
+        session.exec(
+            select(OutboxMessage.order_number).where(
+                OutboxMessage.kind == RENEWAL_INVOICE,
+                col(OutboxMessage.order_number).in_([str(o.number) for o in orders]),
+            )
+        )
+    )
+    todo = [order for order in orders if str(order.number) not in invoiced]
+    # The mails name the licence: one query puts the batch's licences in the session,
+    # where each mail's lookup by id finds them.
+    licence_ids = {order.licence_id for order in todo if order.licence_id is not None}
+    if licence_ids:
+        session.exec(select(Licence).where(col(Licence.id).in_(licence_ids))).all()
+    enabled = enabled_for(session)
+    for order in todo:
+        send(session, enabled, order)
+    last_id = orders[-1].id
+    assert last_id is not None
+    return Batch(len(orders), last_id), len(todo)
+
+
+def invoice_renewals(
+    engine: Engine,
+    enabled_for: Callable[[Session], EnabledPlugins],
+    send: Callable[[Session, EnabledPlugins, Order], None],
+    on_batch: Callable[[int], None] = lambda done: None,
+    *,
+    batch: int = INVOICE_BATCH,
+    retry: BusyRetry | None = None,
+) -> int:
+    """Queue the invoice mail of every unpaid renewal order that has none yet, a batch per
+    transaction, with one view of the enabled plugins per batch.
+
+    Safe to rerun and to run in parallel: orders are claimed with SKIP LOCKED and checked
+    against the outbox once locked (see ``invoice_batch``). A runner killed between
+    renewing and invoicing leaves work that the next run finishes."""
+    transaction = retry or BusyRetry(engine)
+    sent, after = 0, 0
     while True:
-        with session_scope(engine) as session:
-            orders = session.exec(
-                select(Order)
-                .where(
-                    Order.kind == OrderKind.RENEWAL,
-                    Order.status == OrderStatus.PENDING,
-                    cast(col(Order.number), String).not_in(invoiced),
-                )
-                .order_by(col(Order.id))
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for order in orders:
-                mine = invoiced.where(OutboxMessage.order_number == str(order.number))
-                if session.exec(mine).first() is None:
-                    send(session, order)
-                    sent += 1
-        if len(orders) < BATCH:
+        done, written = transaction(
+            partial(invoice_batch, enabled_for=enabled_for, send=send, limit=batch, after=after)
+        )
+        if not done.claimed:
             return sent
+        after = done.last_id
+        sent += written
+        on_batch(written)
