@@ -468,13 +468,14 @@ def invoice_batch(
     )
     todo = [order for order in orders if str(order.number) not in invoiced]
     # The mails name the licence: one query puts the batch's licences in the session,
-    # where each mail's lookup by id finds them.
+    # where each mail's lookup by id finds them. The session holds them only weakly, so
+    # they are kept here until the mails are written.
     licence_ids = {order.licence_id for order in todo if order.licence_id is not None}
-    if licence_ids:
-        session.exec(select(Licence).where(col(Licence.id).in_(licence_ids))).all()
+    licences = session.exec(select(Licence).where(col(Licence.id).in_(licence_ids))).all()
     enabled = enabled_for(session)
     for order in todo:
         send(session, enabled, order)
+    del licences
     last_id = orders[-1].id
     assert last_id is not None
     return Batch(len(orders), last_id), len(todo)
