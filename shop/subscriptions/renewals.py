@@ -10,9 +10,10 @@ the number of workers. A worker killed mid-batch loses only its open transaction
 run redoes it. The invoice mails are written afterwards by ``invoice_renewals``, so the
 claim path renders nothing.
 
-Each runner walks the ids upwards (keyset): a row it skipped was locked by a runner that
-is working on it, and a row below its cursor is never read again, so a batch costs the
-same whether it is the first or the last of 100,000.
+Each runner walks the ids upwards (keyset), so a batch costs the same whether it is the
+first or the last of 100,000: a row below its cursor is never read again. A row it skipped
+was locked by another runner, which renews it, or by a request changing that subscription
+right then; the next run renews that one.
 """
 
 from __future__ import annotations
@@ -190,65 +191,38 @@ def _end_cancelled(session: Session, ending: list[Subscription], now: datetime) 
     )
 
 
-def _renew(
-    session: Session, prices: PriceList, renewing: list[Subscription], now: datetime
-) -> list[int]:
-    """A renewal order per subscription at the quantities then in force (R20: a scheduled
-    downgrade applies now) and current prices; the subscriptions go on hold until paid."""
-    if not renewing:
-        return []
-    plans = []
-    for subscription in renewing:
+@dataclass(frozen=True)
+class Renewal:
+    """One subscription's renewal as planned: the items then in force and their price."""
+
+    subscription: Subscription
+    downgrade: list[dict[str, Any]] | None  # the scheduled items that apply now (R20)
+    quantities: dict[str, int]
+    priced: Priced
+
+    @classmethod
+    def plan(cls, subscription: Subscription, prices: PriceList) -> Renewal:
         downgrade = subscription.scheduled_items
-        items = downgrade if downgrade is not None else subscription.items
-        quantities = items_dict(items)
-        plans.append((subscription, downgrade, quantities, prices.of(subscription, quantities)))
-    changes = []
-    for subscription, downgrade, _quantities, priced in plans:
+        quantities = items_dict(downgrade if downgrade is not None else subscription.items)
+        return cls(subscription, downgrade, quantities, prices.of(subscription, quantities))
+
+    def change(self, now: datetime) -> dict[str, Any]:
+        """The subscription's new state: on hold until the renewal is paid."""
         change: dict[str, Any] = {
             "status": SubscriptionStatus.ON_HOLD,
-            "recurring_total": priced.total,
+            "recurring_total": self.priced.total,
             "on_hold_since": now,
             "updated_at": now,
         }
-        if downgrade is not None:
-            change.update(items=downgrade, scheduled_items=None)
-        changes.append((subscription.id, change))
-    _update(session, SUBSCRIPTIONS, changes)
+        if self.downgrade is not None:
+            change.update(items=self.downgrade, scheduled_items=None)
+        return change
 
-    # The counter row queues every writer of an order, so it is taken last and held only
-    # while this batch writes its orders, lines and events.
-    numbers = list(next_numbers(session, len(plans)))
-    order_ids = _insert(
-        session,
-        ORDERS,
-        [
-            _renewal_order(subscription, priced, number, now)
-            for (subscription, _, _, priced), number in zip(plans, numbers, strict=True)
-        ],
-        returning=ORDERS.c.id,
-    )
-    _insert(
-        session,
-        LINES,
-        [
-            {**line, "order_id": order_id}
-            for (_, _, _, priced), order_id in zip(plans, order_ids, strict=True)
-            for line in priced.lines
-        ],
-    )
-    events = []
-    for (subscription, downgrade, quantities, _), number in zip(plans, numbers, strict=True):
-        if downgrade is not None:
-            events.append(
-                _event(
-                    subscription,
-                    "renewal",
-                    subscription.status,
-                    f"scheduled downgrade applied: {quantities}",
-                    now,
-                )
-            )
+    def events(self, number: int, now: datetime) -> list[dict[str, Any]]:
+        subscription, events = self.subscription, []
+        if self.downgrade is not None:
+            applied = f"scheduled downgrade applied: {self.quantities}"
+            events.append(_event(subscription, "renewal", subscription.status, applied, now))
         events.append(
             _event(
                 subscription,
@@ -259,13 +233,44 @@ def _renew(
                 from_status=subscription.status,
             )
         )
+        return events
+
+
+def _renew(
+    session: Session, prices: PriceList, renewing: list[Subscription], now: datetime
+) -> list[int]:
+    """A renewal order per subscription at the quantities then in force (R20: a scheduled
+    downgrade applies now) and current prices; the subscriptions go on hold until paid."""
+    if not renewing:
+        return []
+    renewals = [Renewal.plan(subscription, prices) for subscription in renewing]
+    _update(session, SUBSCRIPTIONS, [(r.subscription.id, r.change(now)) for r in renewals])
+    # The counter row queues every writer of an order, so it is taken last and held only
+    # while this batch writes its orders, lines and events.
+    numbers = list(next_numbers(session, len(renewals)))
+    numbered = list(zip(renewals, numbers, strict=True))
+    order_ids = _insert(
+        session,
+        ORDERS,
+        [_renewal_order(renewal, number, now) for renewal, number in numbered],
+        returning=ORDERS.c.id,
+    )
+    _insert(
+        session,
+        LINES,
+        [
+            {**line, "order_id": order_id}
+            for renewal, order_id in zip(renewals, order_ids, strict=True)
+            for line in renewal.priced.lines
+        ],
+    )
+    events = [event for renewal, number in numbered for event in renewal.events(number, now)]
     _insert(session, EVENTS, events)
     return numbers
 
 
-def _renewal_order(
-    subscription: Subscription, priced: Priced, number: int, now: datetime
-) -> dict[str, Any]:
+def _renewal_order(renewal: Renewal, number: int, now: datetime) -> dict[str, Any]:
+    subscription, priced = renewal.subscription, renewal.priced
     return {
         "number": number,
         "token": secrets.token_urlsafe(24),
@@ -348,7 +353,8 @@ def expire_unpaid(
     if not late:
         return Batch(0, after)
     ids = [s.id for s in late]
-    _update(session, SUBSCRIPTIONS, [(i, {"status": "expired", "updated_at": now}) for i in ids])
+    expired = {"status": SubscriptionStatus.EXPIRED, "updated_at": now}
+    _update(session, SUBSCRIPTIONS, [(i, expired) for i in ids])
     reason = f"renewal unpaid after {grace.days} days"
     _insert(
         session,
@@ -470,7 +476,7 @@ def invoice_batch(
     # The mails name the licence: one query puts the batch's licences in the session,
     # where each mail's lookup by id finds them. The session holds them only weakly, so
     # they are kept here until the mails are written.
-    licence_ids = {order.licence_id for order in todo if order.licence_id is not None}
+    licence_ids = sorted({order.licence_id for order in todo if order.licence_id is not None})
     licences = session.exec(select(Licence).where(col(Licence.id).in_(licence_ids))).all()
     enabled = enabled_for(session)
     for order in todo:
