@@ -232,8 +232,6 @@ def jobs_run() -> None:
         raise click.ClickException(
             f"{exc}. Nothing half-done was kept; run `shop jobs run` again."
         ) from None
-    finally:
-        retry.close()
     click.echo(
         f"Renewed {report.renewed} subscription(s), ended {report.cancelled} cancelled one(s), "
         f"expired {report.expired} unpaid one(s); {invoiced} invoice(s) written."

@@ -92,7 +92,6 @@ def test_a_batch_that_meets_the_lock_is_done_again_once_it_is_free(
 
     retry = BusyRetry(engine, on_retry=on_retry, sleep=lambda seconds: None)
     numbers = retry(lambda session: list(next_numbers(session, 3)))
-    retry.close()
     assert numbers == [1, 2, 3]
     assert last_number(engine) == 3  # done once
     assert [r.attempt for r in reports] == [1]
@@ -115,7 +114,6 @@ def test_a_try_that_fails_half_way_leaves_nothing_behind(engine: Engine, databas
     wait_for_write_lock(other, 0.05)
     retry = BusyRetry(engine, sleep=lambda seconds: None)
     assert retry(work) == [1, 2, 3]
-    retry.close()
     other.dispose()
     assert tries == [[1, 2, 3], [1, 2, 3]]  # the failed try's numbers came back (R8)
     assert last_number(engine) == 3
@@ -127,7 +125,6 @@ def test_a_runner_gives_up_when_nobody_gets_anything_done(engine: Engine, lock: 
     retry = BusyRetry(engine, Patience(attempts=3), sleep=pauses.append, jitter=lambda: 0.0)
     with pytest.raises(StillBusy, match="3 tries"):
         retry(lambda session: list(next_numbers(session, 1)))
-    retry.close()
     assert pauses == [0.125, 0.25]  # doubling, halved by the (least) jitter
     lock.release()
     assert last_number(engine) == 0
@@ -149,7 +146,6 @@ def test_a_runner_keeps_queuing_while_other_connections_commit(
 
     retry = BusyRetry(engine, Patience(attempts=2), sleep=pause)
     assert retry(lambda session: list(next_numbers(session, 1))) == [1]
-    retry.close()
     assert len(waited) == 6  # three times its patience, and never gave up
 
 
@@ -159,7 +155,6 @@ def test_an_error_that_is_not_about_a_busy_database_is_not_retried(engine: Engin
     retry = BusyRetry(engine, on_retry=retries.append, sleep=lambda seconds: None)
     with pytest.raises(OperationalError, match="no such table"):
         retry(lambda session: session.execute(text("SELECT * FROM no_such_table")))
-    retry.close()
     assert retries == []
 
 

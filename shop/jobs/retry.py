@@ -98,9 +98,15 @@ class BusyRetry:
         self.on_retry = on_retry
         self._sleep = sleep
         self._jitter = jitter
-        self._watch: Any = None  # a DB-API connection that only reads data_version
 
     def __call__(self, work: Callable[[Session], T]) -> T:
+        watch = _CommitWatch(self.engine)
+        try:
+            return self._run(work, watch)
+        finally:
+            watch.close()
+
+    def _run(self, work: Callable[[Session], T], watch: _CommitWatch) -> T:
         attempt = stalled = 0
         seen: int | None = None
         while True:
@@ -111,7 +117,7 @@ class BusyRetry:
                 if not is_busy(error):
                     raise
                 attempt += 1
-                version = self._commits()
+                version = watch.commits()
                 progressed = seen is not None and version is not None and version != seen
                 stalled = 0 if progressed else stalled + 1
                 seen = version
@@ -123,15 +129,22 @@ class BusyRetry:
                 self.on_retry(Retrying(attempt, stalled, self.patience, pause, str(error.orig)))
                 self._sleep(pause)
 
-    def _commits(self) -> int | None:
-        """SQLite's count of commits by other connections, or None where there is none."""
+
+class _CommitWatch:
+    """Counts commits made by other connections: SQLite's ``PRAGMA data_version`` on a
+    connection of its own (opened at the first busy try), which reads without waiting for
+    the write lock. PostgreSQL has no such count: ``commits()`` is None there."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Any = None
+
+    def commits(self) -> int | None:
         if self.engine.dialect.name != "sqlite":
             return None
-        if self._watch is None:
-            # A connection of its own: PRAGMA data_version changes only for commits made
-            # by other connections, and it reads without waiting for the write lock.
-            self._watch = self.engine.raw_connection()
-        cursor = self._watch.cursor()
+        if self._connection is None:
+            self._connection = self.engine.raw_connection()
+        cursor = self._connection.cursor()
         try:
             cursor.execute("PRAGMA data_version")
             return int(cursor.fetchone()[0])
@@ -139,9 +152,8 @@ class BusyRetry:
             cursor.close()
 
     def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
+        if self._connection is not None:
+            self._connection.close()
 
 
 def wait_for_write_lock(engine: Engine, seconds: float) -> None:
