@@ -196,7 +196,7 @@ def jobs_run() -> None:
     now, today = clock.now(), clock.today()
     started = time.monotonic()
 
-    def enabled(session: Session) -> EnabledPlugins:
+    def enabled_for(session: Session) -> EnabledPlugins:
         return enabled_view(session, installed, settings)
 
     def invoice(session: Session, enabled: EnabledPlugins, order: Order) -> None:
@@ -206,7 +206,7 @@ def jobs_run() -> None:
         with Progress("Renewals", retry(lambda session: count_due(session, today))) as renewals:
             report = run_renewals(
                 engine,
-                enabled,
+                enabled_for,
                 today,
                 now,
                 timedelta(days=settings.grace_days),
@@ -217,13 +217,13 @@ def jobs_run() -> None:
         with Progress("Charges") as charging:
             charges = charge_renewals(
                 engine,
-                lambda session: Context(enabled(session), settings, templates, now, today),
+                lambda session: Context(enabled_for(session), settings, templates, now, today),
                 on_batch=charging.advance,
                 retry=retry,
             )
         with Progress("Invoices", retry(count_uninvoiced)) as invoicing:
             invoiced = invoice_renewals(
-                engine, enabled, invoice, on_batch=invoicing.advance, retry=retry
+                engine, enabled_for, invoice, on_batch=invoicing.advance, retry=retry
             )
         with Progress("Expiries") as expiring:
             expiry = retry(lambda session: expire_due(session, now))
