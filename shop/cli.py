@@ -223,7 +223,7 @@ def jobs_run() -> None:
             )
         with Progress("Invoices", retry(count_uninvoiced)) as invoicing:
             invoiced = invoice_renewals(
-                engine, enabled_for, invoice, on_batch=invoicing.advance, retry=retry
+                engine, enabled_for, invoice, now, on_batch=invoicing.advance, retry=retry
             )
         with Progress("Expiries") as expiring:
             expiry = retry(lambda session: expire_due(session, now))

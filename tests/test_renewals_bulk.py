@@ -13,11 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from alembic import command
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from shop.app import template_environment
-from shop.db import make_engine, session_scope
+from shop.db import alembic_config, make_engine, session_scope
 from shop.licences.models import Licence
 from shop.mail.outbox import OutboxMessage
 from shop.orders.models import Order, OrderLine
@@ -27,7 +29,7 @@ from shop.plugins.manager import EnabledPlugins, Plugins, get_plugin_manager
 from shop.plugins.state import enabled_view
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription, SubscriptionEvent
-from shop.subscriptions.renewals import invoice_renewals, run_renewals
+from shop.subscriptions.renewals import count_uninvoiced, invoice_renewals, run_renewals
 
 TERM_START, TERM_END = date(2025, 1, 1), date(2026, 1, 1)
 RUN_AT = datetime(2026, 1, 1, 5, 0, tzinfo=UTC)
@@ -272,14 +274,19 @@ def test_renewal_invoices_are_written_once_per_order_in_batches(
         notify(session, templates, enabled, seeded, order, RUN_AT)
 
     written: list[int] = []
-    assert invoice_renewals(engine, enabled_for, send, written.append, batch=2) == 4
+    assert invoice_renewals(engine, enabled_for, send, RUN_AT, written.append, batch=2) == 4
     assert sum(written) == 4
-    assert invoice_renewals(engine, enabled_for, send, batch=2) == 0
+    assert invoice_renewals(engine, enabled_for, send, RUN_AT, batch=2) == 0
     with Session(engine) as session:
         mails = session.exec(select(OutboxMessage)).all()
     assert sorted(int(m.order_number or 0) for m in mails) == [1, 2, 3, 4, 5]
     assert {m.kind for m in mails} == {RENEWAL_INVOICE}
     assert {m.locale for m in mails} == {"nl"}
+    invoiced_at = {order.invoiced_at for order in renewal_orders(engine).values()}
+    assert {moment.replace(tzinfo=UTC) for moment in invoiced_at if moment} == {RUN_AT}
+    assert None not in invoiced_at
+    with Session(engine) as session:
+        assert count_uninvoiced(session) == 0  # what the next run's progress counts
 
 
 def test_r8_numbers_taken_together_are_given_back_by_a_rollback(engine: Engine) -> None:
@@ -289,3 +296,38 @@ def test_r8_numbers_taken_together_are_given_back_by_a_rollback(engine: Engine) 
     with session_scope(engine) as session:
         assert list(next_numbers(session, 2)) == [1, 2]
         assert list(next_numbers(session, 1)) == [3]
+
+
+def test_orders_invoiced_before_the_invoiced_at_column_keep_their_mail_time(
+    database_url: str, engine: Engine
+) -> None:
+    """Revision 0003 marks renewal orders whose invoice mail is in the outbox already."""
+    config = alembic_config(database_url)
+    command.downgrade(config, "0002")
+    mailed = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    with engine.begin() as connection:
+        for number in (1, 2):
+            connection.execute(
+                text(
+                    "INSERT INTO shop_order (number, token, status, kind, email, name, country, "
+                    "locale, currency, total, paid_amount, payment_method, created_at) VALUES "
+                    "(:n, :token, 'pending', 'renewal', 'm@example.com', 'm', 'DE', 'de', "
+                    "'EUR', 520, 0, 'bank_transfer', :t)"
+                ),
+                {"n": number, "token": f"token-{number}", "t": mailed},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO outbox_message (to_address, subject, text_body, locale, kind, "
+                "order_number, created_at, attempts) VALUES ('m@example.com', 's', 't', 'de', "
+                "'renewal_due', '1', :t, 0)"
+            ),
+            {"t": mailed},
+        )
+    command.upgrade(config, "head")
+    with Session(engine) as session:
+        first, second = session.exec(select(Order).order_by(col(Order.number))).all()
+        assert first.invoiced_at is not None
+        assert first.invoiced_at.replace(tzinfo=UTC) == mailed
+        assert second.invoiced_at is None  # no mail yet: the next run invoices it
+        assert count_uninvoiced(session) == 1

@@ -10,10 +10,10 @@ the number of workers. A worker killed mid-batch loses only its open transaction
 run redoes it. The invoice mails are written afterwards by ``invoice_renewals``, so the
 claim path renders nothing.
 
-Each runner walks the ids upwards (keyset), so a batch costs the same whether it is the
-first or the last of 100,000: a row below its cursor is never read again. A row it skipped
-was locked by another runner, which renews it, or by a request changing that subscription
-right then; the next run renews that one.
+Each claim walks a partial index in its own order from where the runner's last claim
+ended (keyset), so a batch costs the same whether it is the first or the last of 100,000:
+a row behind the cursor is never read again. A row skipped as locked belongs to another
+runner, which handles it, or to a request changing it right then; the next run has it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy import String, cast, exists, func, insert, update
+from sqlalchemy import ColumnElement, func, insert, literal, text, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -36,11 +36,17 @@ from shop.catalog.rates import current_rates
 from shop.jobs.retry import BusyRetry
 from shop.licences.models import Licence, LicenceStatus
 from shop.mail.outbox import OutboxMessage
-from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
+from shop.orders.models import TO_INVOICE, Order, OrderKind, OrderLine, OrderStatus
 from shop.orders.notifications import RENEWAL_INVOICE
 from shop.orders.numbers import next_numbers
 from shop.plugins.manager import EnabledPlugins
-from shop.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionStatus
+from shop.subscriptions.models import (
+    ON_HOLD,
+    RENEWING,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionStatus,
+)
 from shop.subscriptions.service import items_dict, price_of
 
 # Subscriptions per renewal batch: large enough that a batch's few statements outweigh
@@ -49,7 +55,6 @@ from shop.subscriptions.service import items_dict, price_of
 BATCH = 500
 # Renewal orders per invoice batch: each mail is rendered inside the batch's transaction.
 INVOICE_BATCH = 100
-RENEWING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING_CANCEL)
 
 ORDERS = Order.__table__  # type: ignore[attr-defined]
 LINES = OrderLine.__table__  # type: ignore[attr-defined]
@@ -66,28 +71,41 @@ class RenewalReport:
     orders: list[int] = field(default_factory=list)  # numbers of the renewal orders created
 
 
+Cursor = tuple[Any, ...] | None  # the sort key of the last row claimed; None: the start
+
+
 @dataclass(frozen=True)
 class Batch:
     """What one committed batch did; kept out of the report until it commits."""
 
     claimed: int
-    last_id: int  # where this runner's next claim starts
+    after: Cursor  # where this runner's next claim starts
     renewed: int = 0
     cancelled: int = 0
     orders: Sequence[int] = ()
 
 
+def _after(cursor: Cursor, *columns: Any) -> list[ColumnElement[bool]]:
+    """Rows beyond ``cursor`` in the order of ``columns`` (a row-value comparison, which
+    both databases answer from an index on those columns)."""
+    if cursor is None:
+        return []
+    values = (literal(value, column.type) for column, value in zip(columns, cursor, strict=True))
+    return [tuple_(*columns) > tuple_(*values)]
+
+
 def _is_due(today: date) -> tuple[Any, ...]:
-    return (col(Subscription.status).in_(RENEWING), col(Subscription.term_end) <= today)
+    return (text(RENEWING), col(Subscription.term_end) <= today)
 
 
-def due(session: Session, today: date, limit: int, after: int = 0) -> list[Subscription]:
-    """Claim up to ``limit`` subscriptions whose term has ended, with ids above ``after``,
-    skipping ones another worker holds."""
+def due(session: Session, today: date, limit: int, after: Cursor = None) -> list[Subscription]:
+    """Claim up to ``limit`` subscriptions whose term has ended, oldest term end first, from
+    the cursor ``after`` on, skipping ones another worker holds."""
+    order = (col(Subscription.term_end), col(Subscription.id))
     statement = (
         select(Subscription)
-        .where(*_is_due(today), col(Subscription.id) > after)
-        .order_by(col(Subscription.id))
+        .where(*_is_due(today), *_after(after, *order))
+        .order_by(*order)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -149,9 +167,9 @@ def renew_batch(
     today: date,
     now: datetime,
     limit: int,
-    after: int,
+    after: Cursor,
 ) -> Batch:
-    """Claim a batch of due subscriptions after id ``after`` and end or renew each."""
+    """Claim a batch of due subscriptions beyond ``after`` and end or renew each."""
     claimed = due(session, today, limit, after)
     if not claimed:
         return Batch(0, after)
@@ -160,9 +178,8 @@ def renew_batch(
     renewing = [s for s in claimed if s.status != SubscriptionStatus.PENDING_CANCEL]
     _end_cancelled(session, ending, now)
     numbers = _renew(session, PriceList(enabled, current_rates(session)), renewing, now)
-    last_id = claimed[-1].id
-    assert last_id is not None
-    return Batch(len(claimed), last_id, len(renewing), len(ending), numbers)
+    last = claimed[-1]
+    return Batch(len(claimed), (last.term_end, last.id), len(renewing), len(ending), numbers)
 
 
 def _end_cancelled(session: Session, ending: list[Subscription], now: datetime) -> None:
@@ -335,18 +352,15 @@ def _update(session: Session, table: Any, changes: Iterable[tuple[Any, dict[str,
 
 
 def expire_unpaid(
-    session: Session, now: datetime, grace: timedelta, limit: int, after: int = 0
+    session: Session, now: datetime, grace: timedelta, limit: int, after: Cursor = None
 ) -> Batch:
     """On hold for longer than the grace period: the subscription, its licence and its
-    unpaid renewal order expire (R21); a batch of up to ``limit`` after id ``after``."""
+    unpaid renewal order expire (R21); a batch of up to ``limit`` beyond ``after``."""
+    order = (col(Subscription.on_hold_since), col(Subscription.id))
     late = session.exec(
         select(Subscription)
-        .where(
-            Subscription.status == SubscriptionStatus.ON_HOLD,
-            col(Subscription.on_hold_since) < now - grace,
-            col(Subscription.id) > after,
-        )
-        .order_by(col(Subscription.id))
+        .where(text(ON_HOLD), order[0] < now - grace, *_after(after, *order))
+        .order_by(*order)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
@@ -378,8 +392,7 @@ def expire_unpaid(
         )
         .values(status=OrderStatus.EXPIRED, closed_at=now)
     )
-    assert ids[-1] is not None
-    return Batch(len(late), ids[-1])
+    return Batch(len(late), (late[-1].on_hold_since, late[-1].id))
 
 
 def run_renewals(
@@ -399,7 +412,7 @@ def run_renewals(
     meets a busy database is rolled back and done again (``retry``)."""
     transaction = retry or BusyRetry(engine)
     report = RenewalReport()
-    after = 0
+    after: Cursor = None
     while True:
         done = transaction(
             partial(
@@ -408,38 +421,25 @@ def run_renewals(
         )
         if not done.claimed:
             break
-        after = done.last_id
+        after = done.after
         report.renewed += done.renewed
         report.cancelled += done.cancelled
         report.orders.extend(done.orders)
         on_batch(done.claimed)
-    after = 0
+    after = None
     while True:
         expired = transaction(
             partial(expire_unpaid, now=now, grace=grace, limit=batch, after=after)
         )
         if not expired.claimed:
             break
-        after = expired.last_id
+        after = expired.after
         report.expired += expired.claimed
     return report
 
 
-def _uninvoiced() -> tuple[Any, ...]:
-    """Unpaid renewal orders with no invoice mail in the outbox."""
-    invoice = select(OutboxMessage.id).where(
-        OutboxMessage.kind == RENEWAL_INVOICE,
-        OutboxMessage.order_number == cast(col(Order.number), String),
-    )
-    return (
-        Order.kind == OrderKind.RENEWAL,
-        Order.status == OrderStatus.PENDING,
-        ~exists(invoice),
-    )
-
-
 def count_uninvoiced(session: Session) -> int:
-    statement = select(func.count()).select_from(Order).where(*_uninvoiced())
+    statement = select(func.count()).select_from(Order).where(text(TO_INVOICE))
     return int(session.exec(statement).one())
 
 
@@ -447,21 +447,25 @@ def invoice_batch(
     session: Session,
     enabled_for: Callable[[Session], EnabledPlugins],
     send: Callable[[Session, EnabledPlugins, Order], None],
+    now: datetime,
     limit: int,
-    after: int,
+    after: Cursor,
 ) -> tuple[Batch, int]:
-    """Claim up to ``limit`` uninvoiced renewal orders after id ``after`` and ``send`` each
-    its invoice mail; returns the batch and how many mails were written.
+    """Claim up to ``limit`` unpaid renewal orders not invoiced yet, beyond ``after``, and
+    ``send`` each its invoice mail; returns the batch and how many mails were written.
 
-    The outbox is checked again once the orders' locks are held, because on PostgreSQL the
-    claim query's snapshot may predate another runner's committed invoice for an order."""
-    orders = session.exec(
+    On PostgreSQL the claim sees an order invoiced by another runner meanwhile as it locks
+    it: ``FOR UPDATE`` checks ``invoiced_at`` again on the row's newest version. The outbox
+    is checked too, once the orders are locked, for an invoice mail queued by a path that
+    does not mark the order (a declined card charge mails the invoice itself)."""
+    statement = (
         select(Order)
-        .where(*_uninvoiced(), col(Order.id) > after)
+        .where(text(TO_INVOICE), *_after(after, col(Order.id)))
         .order_by(col(Order.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
+    )
+    orders = session.exec(statement).all()
     if not orders:
         return Batch(0, after), 0
     invoiced = set(
@@ -482,34 +486,43 @@ def invoice_batch(
     for order in todo:
         send(session, enabled, order)
     del licences
-    last_id = orders[-1].id
-    assert last_id is not None
-    return Batch(len(orders), last_id), len(todo)
+    ids = [order.id for order in orders]
+    session.execute(update(ORDERS).where(ORDERS.c.id.in_(ids)).values(invoiced_at=now))
+    return Batch(len(orders), (orders[-1].id,)), len(todo)
 
 
 def invoice_renewals(
     engine: Engine,
     enabled_for: Callable[[Session], EnabledPlugins],
     send: Callable[[Session, EnabledPlugins, Order], None],
+    now: datetime,
     on_batch: Callable[[int], None] = lambda done: None,
     *,
     batch: int = INVOICE_BATCH,
     retry: BusyRetry | None = None,
 ) -> int:
     """Queue the invoice mail of every unpaid renewal order that has none yet, a batch per
-    transaction, with one view of the enabled plugins per batch.
+    transaction, with one view of the enabled plugins per batch; each order records when
+    (``invoiced_at``).
 
     Safe to rerun and to run in parallel: orders are claimed with SKIP LOCKED and checked
-    against the outbox once locked (see ``invoice_batch``). A runner killed between
-    renewing and invoicing leaves work that the next run finishes."""
+    once locked (see ``invoice_batch``). A runner killed between renewing and invoicing
+    leaves work that the next run finishes."""
     transaction = retry or BusyRetry(engine)
-    sent, after = 0, 0
+    sent, after = 0, None
     while True:
         done, written = transaction(
-            partial(invoice_batch, enabled_for=enabled_for, send=send, limit=batch, after=after)
+            partial(
+                invoice_batch,
+                enabled_for=enabled_for,
+                send=send,
+                now=now,
+                limit=batch,
+                after=after,
+            )
         )
         if not done.claimed:
             return sent
-        after = done.last_id
+        after = done.after
         sent += written
         on_batch(written)
