@@ -6,12 +6,18 @@
 Creates a scratch database (PostgreSQL) or file (SQLite), fills it with the demo catalog's
 due subscriptions, runs the real `shop` command in W processes at once and prints the
 time and rate. Nothing is asserted: this measures, the tests check correctness.
+
+The last line is ``RESULT {json}`` for harnesses: count, workers, database (``sqlite`` or
+``postgresql``), seconds, rate (renewals/s), exit_codes, and steps: each step's longest
+time over the runners, read from their progress summaries ("Renewals: … done in 3.1 s").
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,6 +33,7 @@ from shop.demo import insert_due_subscriptions
 from shop.licences.keys import generate_signing_key_b64
 
 SHOP = Path(sys.executable).parent / "shop"
+STEP = re.compile(r"^(\w+): [\d,]+ done in ([\d.]+) s", re.MULTILINE)
 
 
 def scratch_database(base: str) -> tuple[str, str | None]:
@@ -61,17 +68,36 @@ def main() -> None:
             "SHOP_CLOCK": "2026-01-01T06:00:00+01:00",
             "SHOP_LICENCE_SIGNING_KEY": generate_signing_key_b64(),
         }
+        outputs = [Path(tempfile.mkstemp(suffix=".txt")[1]) for _ in range(args.workers)]
         started = time.perf_counter()
-        runners = [
-            subprocess.Popen([str(SHOP), "jobs", "run"], env=env, stdout=subprocess.DEVNULL)
-            for _ in range(args.workers)
-        ]
+        runners = []
+        for output in outputs:
+            with output.open("wb") as sink:
+                command = [str(SHOP), "jobs", "run"]
+                runners.append(subprocess.Popen(command, env=env, stdout=sink))
         codes = [runner.wait() for runner in runners]
         elapsed = time.perf_counter() - started
+        steps: dict[str, float] = {}
+        for output in outputs:
+            for label, seconds in STEP.findall(output.read_text()):
+                steps[label] = max(steps.get(label, 0.0), float(seconds))
+            output.unlink()
+        kind = make_url(url).get_backend_name()
         print(
-            f"{args.count} subscriptions, {args.workers} runner(s), {make_url(url).drivername}: "
-            f"{elapsed:.1f} s, {args.count / elapsed:.1f} renewals/s, exit codes {codes}"
+            f"{args.count} subscriptions, {args.workers} runner(s), {kind}: "
+            f"{elapsed:.1f} s, {args.count / elapsed:.1f} renewals/s, exit codes {codes}; "
+            + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in steps.items())
         )
+        result = {
+            "count": args.count,
+            "workers": args.workers,
+            "database": kind,
+            "seconds": round(elapsed, 3),
+            "rate": round(args.count / elapsed, 1),
+            "exit_codes": codes,
+            "steps": steps,
+        }
+        print("RESULT " + json.dumps(result), flush=True)
     finally:
         drop_scratch(args.database, dropped)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from shop.app import template_environment
 from shop.clock import Clock
 from shop.db import alembic_config, make_engine, migrate, session_scope
 from shop.demo import seed_demo
+from shop.jobs.progress import Progress
+from shop.jobs.retry import BusyRetry, StillBusy
 from shop.licences.keys import (
     Grant,
     InvalidLicenceKey,
@@ -31,7 +34,7 @@ from shop.orders.models import Order
 from shop.orders.notifications import notify, send_due_mail
 from shop.payments.received import Context
 from shop.payments.renewal_charges import charge_renewals
-from shop.plugins.manager import PluginError, Plugins, get_plugin_manager
+from shop.plugins.manager import EnabledPlugins, PluginError, Plugins, get_plugin_manager
 from shop.plugins.state import (
     EssentialPlugin,
     UnknownPlugin,
@@ -40,7 +43,13 @@ from shop.plugins.state import (
     set_enabled,
 )
 from shop.settings import Settings
-from shop.subscriptions.renewals import count_due, invoice_renewals, run_renewals
+from shop.subscriptions.renewals import (
+    BATCH,
+    count_due,
+    count_uninvoiced,
+    invoice_renewals,
+    run_renewals,
+)
 from shop.web.idempotency import purge_expired
 
 
@@ -203,38 +212,55 @@ def jobs() -> None:
 def jobs_run() -> None:
     """Run everything due at the clock's now: renewals and pending cancellations, expiries
     of unpaid renewals, quotes, unpaid orders and trials, then the outbox. Safe to run twice
-    or in parallel."""
+    or in parallel; a batch that meets a busy database is rolled back and done again."""
     settings = _settings()
+    if settings.jobs_batch is not None and settings.jobs_batch < 1:
+        raise click.ClickException("SHOP_JOBS_BATCH must be at least 1")
     clock = _clock(settings)
     installed = _plugins()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, wait_seconds=settings.jobs_lock_wait)
+    retry = BusyRetry(engine, on_retry=lambda retrying: click.echo(retrying.describe(), err=True))
     templates = template_environment(settings)
     now, today = clock.now(), clock.today()
-    with session_scope(engine) as session:
-        total = count_due(session, today)
+    started = time.monotonic()
 
-    def invoice(session: Session, order: Order) -> None:
-        notify(session, templates, enabled_view(session, installed, settings), settings, order, now)
+    def enabled_for(session: Session) -> EnabledPlugins:
+        return enabled_view(session, installed, settings)
 
-    with click.progressbar(length=total, label="Renewals", show_pos=True) as bar:
-        report = run_renewals(
-            engine,
-            lambda session: enabled_view(session, installed, settings),
-            today,
-            now,
-            timedelta(days=settings.grace_days),
-            on_batch=bar.update,
-        )
-    charges = charge_renewals(
-        engine,
-        lambda session: Context(
-            enabled_view(session, installed, settings), settings, templates, now, today
-        ),
-    )
-    invoiced = invoice_renewals(engine, invoice)
-    with session_scope(engine) as session:
-        expiry = expire_due(session, now)
-        forgotten = purge_expired(session, now)
+    def invoice(session: Session, enabled: EnabledPlugins, order: Order) -> None:
+        notify(session, templates, enabled, settings, order, now)
+
+    try:
+        with Progress("Renewals", retry(lambda session: count_due(session, today))) as renewals:
+            report = run_renewals(
+                engine,
+                enabled_for,
+                today,
+                now,
+                timedelta(days=settings.grace_days),
+                on_batch=renewals.advance,
+                batch=settings.jobs_batch or BATCH,
+                retry=retry,
+            )
+        with Progress("Charges") as charging:
+            charges = charge_renewals(
+                engine,
+                lambda session: Context(enabled_for(session), settings, templates, now, today),
+                on_batch=charging.advance,
+                retry=retry,
+            )
+        with Progress("Invoices", retry(count_uninvoiced)) as invoicing:
+            invoiced = invoice_renewals(
+                engine, enabled_for, invoice, now, on_batch=invoicing.advance, retry=retry
+            )
+        with Progress("Expiries") as expiring:
+            expiry = retry(lambda session: expire_due(session, now))
+            expiring.advance(expiry.quotes + expiry.orders + expiry.trials)
+        forgotten = retry(lambda session: purge_expired(session, now))
+    except StillBusy as exc:
+        raise click.ClickException(
+            f"{exc}. Nothing half-done was kept; run `shop jobs run` again."
+        ) from None
     click.echo(
         f"Renewed {report.renewed} subscription(s), ended {report.cancelled} cancelled one(s), "
         f"expired {report.expired} unpaid one(s); {invoiced} invoice(s) written."
@@ -249,6 +275,9 @@ def jobs_run() -> None:
         click.echo(
             f"Sent {mail.sent} e-mail(s); {mail.retrying} to be retried, {mail.failed} given up."
         )
+    seconds = time.monotonic() - started
+    rate = report.renewed / seconds if seconds > 0 else 0.0
+    click.echo(f"Done in {seconds:.1f} s ({rate:,.0f} renewals/s overall).")
     engine.dispose()
 
 

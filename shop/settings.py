@@ -46,6 +46,11 @@ class Settings:
     # Session and CSRF cookies only over TLS; unset: when public_url is https://.
     cookie_secure: bool | None = None
     grace_days: int = 14  # an unpaid renewal expires the subscription after this (R21)
+    # Seconds a `shop jobs run` waits for SQLite's write lock before it rolls its batch
+    # back, pauses and tries again (shop.jobs.retry).
+    jobs_lock_wait: float = 10.0
+    # Subscriptions per renewal batch of `shop jobs run`; unset: the measured default.
+    jobs_batch: int | None = None
     # The seller as printed on quotes and invoices, and the offline payment details (R12).
     seller_name: str = "Licence Shop GmbH"
     seller_address: tuple[str, ...] = ("Musterstraße 1", "10115 Berlin", "Germany")
@@ -125,6 +130,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_PUBLIC_URL": ("public_url", lambda v: v.rstrip("/")),
     "SHOP_COOKIE_SECURE": ("cookie_secure", _flag),
     "SHOP_GRACE_DAYS": ("grace_days", int),
+    "SHOP_JOBS_LOCK_WAIT": ("jobs_lock_wait", float),
+    "SHOP_JOBS_BATCH": ("jobs_batch", int),
     "SHOP_SELLER_NAME": ("seller_name", str),
     "SHOP_SELLER_ADDRESS": ("seller_address", _lines),
     "SHOP_SELLER_TAX_NUMBER": ("seller_tax_number", str),

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Column, Field, SQLModel
 
 from shop.db import ExactDecimal
@@ -40,10 +40,27 @@ class NumberSequence(SQLModel, table=True):
     last: int
 
 
+# Unpaid renewal orders whose invoice mail is not queued yet: what `shop jobs run` claims,
+# walking this partial index in id order. Literal SQL, the same in the index and in the
+# query, so that SQLite's and PostgreSQL's planners see the query fits the index even
+# when its other values are bound parameters.
+TO_INVOICE = (
+    f"kind = '{OrderKind.RENEWAL}' AND status = '{OrderStatus.PENDING}' AND invoiced_at IS NULL"
+)
+
+
 class Order(SQLModel, table=True):
     __tablename__ = "shop_order"
-    # Never two renewal orders for one term (R21), whatever the number of workers.
-    __table_args__ = (UniqueConstraint("subscription_id", "renewal_term_start"),)
+    __table_args__ = (
+        # Never two renewal orders for one term (R21), whatever the number of workers.
+        UniqueConstraint("subscription_id", "renewal_term_start"),
+        Index(
+            "ix_shop_order_to_invoice",
+            "id",
+            postgresql_where=text(TO_INVOICE),
+            sqlite_where=text(TO_INVOICE),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(unique=True)
@@ -77,6 +94,8 @@ class Order(SQLModel, table=True):
     review_reason: str | None = Field(default=None, max_length=300)  # e.g. co-terming (R27)
     # Renewals paid by a saved card: when the one automatic charge was tried (R21).
     charge_attempted_at: datetime | None = None
+    # Renewals: when `shop jobs run` queued the invoice mail (R21).
+    invoiced_at: datetime | None = None
     # Switch orders: the items and recurring total that apply once the setup fee is paid,
     # prorated from the day quoted (R19).
     switch_items: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))

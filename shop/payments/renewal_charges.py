@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from shop.db import session_scope
+from shop.jobs.retry import BusyRetry
 from shop.orders.models import Order, OrderKind, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import payment_request
@@ -63,27 +64,44 @@ class Charge:
     saved_method: str
 
 
-def charge_renewals(engine: Engine, context_for: Callable[[Session], Context]) -> ChargeReport:
-    """Charge every claimable renewal once, a claimed batch at a time."""
+def charge_renewals(
+    engine: Engine,
+    context_for: Callable[[Session], Context],
+    on_batch: Callable[[int], None] = lambda done: None,
+    *,
+    retry: BusyRetry | None = None,
+) -> ChargeReport:
+    """Charge every claimable renewal once, a claimed batch at a time; a transaction that
+    meets a busy database is rolled back and done again (``retry``)."""
+    transaction = retry or BusyRetry(engine)
     report = ChargeReport()
     while True:
-        with session_scope(engine) as session:
-            orders = claim(session)
-            context = context_for(session)
-            charges = []
-            for order in orders:
-                order.charge_attempted_at = context.now
-                session.add(order)
-                if (charge := charge_of(session, context, order)) is not None:
-                    charges.append(charge)
-        if not orders:
+        context, claimed, charges = transaction(lambda session: claim_charges(session, context_for))
+        if not claimed:
             return report
         for charge in charges:
             result = charge.method.charge_renewal(
                 charge.request, charge.customer, charge.saved_method, context.settings
             )
-            with session_scope(engine) as session:
-                record_result(session, context_for(session), charge, result, report)
+            # Counted once the answer is recorded: a retried transaction counts once.
+            report.charged += transaction(partial(record_result, context_for, charge, result))
+            report.failed += result.payment is None
+        on_batch(claimed)
+
+
+def claim_charges(
+    session: Session, context_for: Callable[[Session], Context]
+) -> tuple[Context, int, list[Charge]]:
+    """Claim a batch, mark it attempted, and say what charging each order takes."""
+    orders = claim(session)
+    context = context_for(session)
+    charges = []
+    for order in orders:
+        order.charge_attempted_at = context.now
+        session.add(order)
+        if (charge := charge_of(session, context, order)) is not None:
+            charges.append(charge)
+    return context, len(orders), charges
 
 
 def charge_of(session: Session, context: Context, order: Order) -> Charge | None:
@@ -104,18 +122,20 @@ def charge_of(session: Session, context: Context, order: Order) -> Charge | None
 
 
 def record_result(
-    session: Session, context: Context, charge: Charge, result: ChargeResult, report: ChargeReport
-) -> None:
+    context_for: Callable[[Session], Context],
+    charge: Charge,
+    result: ChargeResult,
+    session: Session,
+) -> bool:
+    """Apply what the provider answered; True when it paid the renewal."""
+    context = context_for(session)
     if result.payment is not None:
         method = charge.method.code
         outcome = apply_provider_payment(session, context, method, result.payment, "renewal charge")
-        if outcome in (APPLIED, DUPLICATE):  # DUPLICATE: its webhook was quicker
-            report.charged += 1
-        return
-    report.failed += 1
+        return outcome in (APPLIED, DUPLICATE)  # DUPLICATE: its webhook was quicker
     order = lock_order(session, charge.request.order_number)
     if order is None or order.status != OrderStatus.PENDING:
-        return
+        return False
     notify(
         session,
         context.templates,
@@ -126,3 +146,4 @@ def record_result(
         template="renewal_charge_failed",
         reason=failure_reason(result.failure.code if result.failure else "unknown"),
     )
+    return False
