@@ -11,6 +11,7 @@ time and rate. Nothing is asserted: this measures, the tests check correctness.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -51,10 +52,12 @@ def main() -> None:
 
     url, dropped = scratch_database(args.database)
     try:
+        prepared = time.perf_counter()
         migrate(url)
         engine = make_engine(url)
         insert_due_subscriptions(engine, args.count)
         engine.dispose()
+        setup_seconds = time.perf_counter() - prepared
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("SHOP_")},
             "SHOP_DATABASE_URL": url,
@@ -72,6 +75,17 @@ def main() -> None:
             f"{args.count} subscriptions, {args.workers} runner(s), {make_url(url).drivername}: "
             f"{elapsed:.1f} s, {args.count / elapsed:.1f} renewals/s, exit codes {codes}"
         )
+        # One machine-readable line last, for bench/run.py.
+        result = {
+            "count": args.count,
+            "workers": args.workers,
+            "database": make_url(url).get_backend_name(),
+            "seconds": round(elapsed, 3),
+            "rate": round(args.count / elapsed, 2),
+            "exit_codes": codes,
+            "setup_seconds": round(setup_seconds, 3),
+        }
+        print(f"RESULT {json.dumps(result)}", flush=True)
     finally:
         drop_scratch(args.database, dropped)
 
