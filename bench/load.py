@@ -98,7 +98,7 @@ def run_wrk(
     ``use_active_time`` divides by the time from the first request to the last answer
     instead of wrk's whole duration (for runs with a fixed amount of work).
     """
-    threads = threads or min(clients, 4)
+    threads = min(threads or 4, clients)  # wrk needs at least one connection per thread
     argv = [
         "wrk",
         f"-t{threads}",
