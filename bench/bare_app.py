@@ -46,7 +46,9 @@ LINES: list[ProductLine] = sorted(
 )
 PRICES = {p.sku: p.prices["EUR"] for line in LINES for p in line.products if "EUR" in p.prices}
 COUNTRIES = {
-    code: name for code, name in Locale("en").territories.items() if len(code) == 2 and code.isalpha()
+    code: name
+    for code, name in Locale("en").territories.items()
+    if len(code) == 2 and code.isalpha()
 }
 
 SCHEMA = (

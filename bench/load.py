@@ -22,7 +22,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 WRK_DIR = HERE / "wrk"
 LOCUSTFILE = HERE / "locust" / "journeys.py"
-REQUEST_TIMEOUT_S = 10  # an answer slower than this counts as a timeout error
+REQUEST_TIMEOUT_S = 10  # an answer slower than this counts as an error ("late")
 
 
 @dataclass
@@ -87,7 +87,6 @@ def run_wrk(
     script: str,
     clients: int,
     seconds: float,
-    threads: int | None = None,
     args: list[str] | None = None,
     stop_when: Callable[[], bool] | None = None,
     use_active_time: bool = False,
@@ -98,10 +97,11 @@ def run_wrk(
     ``use_active_time`` divides by the time from the first request to the last answer
     instead of wrk's whole duration (for runs with a fixed amount of work).
     """
-    threads = min(threads or 4, clients)  # wrk needs at least one connection per thread
+    # One connection per thread: a thread then knows how long its request has waited, which
+    # counts answers that never came (a stuck server) as errors, not as silence.
     argv = [
         "wrk",
-        f"-t{threads}",
+        f"-t{clients}",
         f"-c{clients}",
         f"-d{max(1, round(seconds))}s",
         f"--timeout={REQUEST_TIMEOUT_S}s",
@@ -111,7 +111,7 @@ def run_wrk(
     ]
     if args:
         argv += ["--", *args]
-    env = {**os.environ, "BENCH_WRK_DIR": str(WRK_DIR)}
+    env = {**os.environ, "BENCH_WRK_DIR": str(WRK_DIR), "BENCH_TIMEOUT_S": str(REQUEST_TIMEOUT_S)}
     process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + seconds + 30
     interrupted = False
@@ -137,9 +137,13 @@ def run_wrk(
     data = json.loads(line.removeprefix("BENCH_JSON "))
     statuses = data["statuses"] if isinstance(data["statuses"], dict) else {}
     errors = {s: n for s, n in statuses.items() if not _ok(s)}
-    for kind in ("connect", "read", "write", "timeout"):
+    if "late" in errors:
+        errors[f"answered after more than {REQUEST_TIMEOUT_S} s"] = errors.pop("late")
+    for kind in ("connect", "read", "write"):
         if data["errors"].get(kind):
             errors[f"{kind} errors"] = data["errors"][kind]
+    if data.get("unanswered"):
+        errors["no answer by the end of the run"] = data["unanswered"]
     ok = sum(n for s, n in statuses.items() if _ok(s))
     window = (data["active_us"] if use_active_time else data["duration_us"]) / 1e6
     latency = data["latency_us"] if isinstance(data["latency_us"], dict) else {}
@@ -201,7 +205,9 @@ def run_locust(
         except subprocess.TimeoutExpired:
             notes.append("locust did not stop in time and was killed")
     if not out.exists():
-        return Measurement("locust", clients, seconds, 0, None, None, 1, {"locust failed": 1}, notes=notes)
+        return Measurement(
+            "locust", clients, seconds, 0, None, None, 1, {"locust failed": 1}, notes=notes
+        )
     data = json.loads(out.read_text())
     start, end = warmup, warmup + seconds
     window = [j for j in data["journeys"] if start <= j["end"] < end]
@@ -210,8 +216,14 @@ def run_locust(
     for journey in window:
         if not journey["ok"]:
             errors[journey["why"]] = errors.get(journey["why"], 0) + 1
-    if data.get("unfinished"):
-        notes.append(f"{len(data['unfinished'])} journeys were still under way at the end")
+    # Journeys cut off by the end of the run: those that had waited long are errors (a
+    # stuck server answers nothing, so nothing else would show it), the others are not.
+    patience = min(REQUEST_TIMEOUT_S, seconds / 2)
+    stuck = [start for start in data.get("unfinished", []) if end - start > patience]
+    if stuck:
+        errors["no answer by the end of the run"] = len(stuck)
+    if len(data.get("unfinished", [])) > len(stuck):
+        notes.append(f"{len(data['unfinished']) - len(stuck)} journeys under way at the end")
     if data["journeys"] and max(j["end"] for j in data["journeys"]) < end - 1:
         notes.append("no journey ended in the last second: the run stopped early or stalled")
     return Measurement(

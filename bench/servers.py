@@ -132,7 +132,9 @@ def start(
             pass
         time.sleep(0.25)
     server.stop()
-    raise ServerFailed(f"{name} did not answer {ready_path} within {timeout:.0f} s: {_tail(log_path)}")
+    raise ServerFailed(
+        f"{name} did not answer {ready_path} within {timeout:.0f} s: {_tail(log_path)}"
+    )
 
 
 def _tail(path: Path, lines: int = 8) -> str:

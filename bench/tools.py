@@ -13,6 +13,14 @@ LOCUST_VENV = HERE / ".build" / "locust"
 LOCUST_REQUIREMENTS = HERE / "locust" / "requirements.txt"
 
 
+def pip_install(venv: Path, *args: str) -> None:
+    """pip install into ``venv``, showing pip's output only when it fails."""
+    argv = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"{' '.join(argv)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+
+
 def ensure_wrk() -> str:
     """wrk's path; installs Debian's package first if it is missing (as .ci/run does)."""
     found = shutil.which("wrk")
@@ -39,8 +47,7 @@ def ensure_locust() -> Path:
     print(f"Installing locust into {LOCUST_VENV} (once)", flush=True)
     shutil.rmtree(LOCUST_VENV, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(LOCUST_VENV)], check=True)
-    pip = [str(LOCUST_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-r", str(LOCUST_REQUIREMENTS)], check=True)
+    pip_install(LOCUST_VENV, "--upgrade", "pip")
+    pip_install(LOCUST_VENV, "-r", str(LOCUST_REQUIREMENTS))
     stamp.write_text(digest)
     return locust

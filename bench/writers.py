@@ -78,7 +78,6 @@ def run_writers(folder: Path, writers: int = 64, seconds: float = 60) -> Writers
                     "checkout",
                     clients=writers,
                     seconds=seconds,
-                    threads=8,
                     args=[tag, "numbers"],
                 ),
             )
@@ -110,7 +109,8 @@ def summary(result: WritersResult) -> str:
     assert m is not None
     lines = [
         f"{result.writers} writers for {m.seconds:.0f} s: {m.rate:.1f} orders/s, "
-        f"p50 {m.p50_ms or 0:.0f} ms, p99 {m.p99_ms or 0:.0f} ms, errors {m.errors} {m.error_detail}",
+        f"p50 {m.p50_ms or 0:.0f} ms, p99 {m.p99_ms or 0:.0f} ms, "
+        f"errors {m.errors} {m.error_detail}",
         f"201 answers {result.acknowledged}, orders stored {result.stored}, "
         f"stored without a 201 (cut off at the end) {result.unacknowledged}",
     ]

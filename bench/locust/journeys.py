@@ -116,7 +116,12 @@ class Buyer(FastHttpUser):
         ended = time.monotonic()
         del UNFINISHED[id(self)]
         JOURNEYS.append(
-            {"start": started - STARTED, "end": ended - STARTED, "ok": failed is None, "why": failed}
+            {
+                "start": started - STARTED,
+                "end": ended - STARTED,
+                "ok": failed is None,
+                "why": failed,
+            }
         )
 
 

@@ -14,20 +14,30 @@ function now_us()
   return tonumber(clock.tv_sec) * 1000000 + tonumber(clock.tv_nsec) / 1000
 end
 
+-- bench/load.py runs every script with one connection per thread, so a thread's requests
+-- and answers alternate and a thread knows how long its current request has waited.
+-- An answer after BENCH_TIMEOUT_S seconds counts as "late" (an error, not a success).
+local timeout_us = tonumber(os.getenv("BENCH_TIMEOUT_S") or "10") * 1000000
+
 -- Per-thread tallies, read by done() through thread:get().
-statuses = {}   -- answers by HTTP status, e.g. {["201"] = 998, ["500"] = 2}
-samples = {}    -- optional per-thread list of numbers a script wants back (order numbers)
-first_us = nil  -- when this thread sent its first request
-last_us = nil   -- when it received its last answer
+statuses = {}       -- answers by HTTP status, e.g. {["201"] = 998, ["500"] = 2, late = 1}
+samples = {}        -- optional per-thread list of numbers a script wants back (order numbers)
+first_us = nil      -- when this thread sent its first request
+last_us = nil       -- when it received its last answer
+pending_since = nil -- when the request now waiting for its answer was sent
 
 function count_status(status)
+  local now = now_us()
   local key = tostring(status)
+  if pending_since ~= nil and now - pending_since > timeout_us then key = "late" end
   statuses[key] = (statuses[key] or 0) + 1
-  last_us = now_us()
+  last_us, pending_since = now, nil
 end
 
 function mark_start()
-  if first_us == nil then first_us = now_us() end
+  local now = now_us()
+  if first_us == nil then first_us = now end
+  pending_since = now
 end
 
 local threads = {}
@@ -66,7 +76,12 @@ end
 function done(summary, latency, requests)
   local merged, all_samples = {}, {}
   local first, last = nil, nil
+  local now, unanswered = now_us(), 0
   for _, thread in ipairs(threads) do
+    local waiting = thread:get("pending_since")
+    if waiting and now - waiting > math.min(timeout_us, summary.duration * 0.5) then
+      unanswered = unanswered + 1
+    end
     for status, n in pairs(thread:get("statuses") or {}) do
       merged[status] = (merged[status] or 0) + n
     end
@@ -88,6 +103,7 @@ function done(summary, latency, requests)
     latency_us = percentiles,
     samples = all_samples,
     active_us = (first and last) and (last - first) or 0,
+    unanswered = unanswered,
   }
   io.write("BENCH_JSON ", encode(result), "\n")
 end

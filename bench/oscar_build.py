@@ -1,6 +1,6 @@
 """Builds the django-oscar reference shop from PyPI into bench/.build/oscar (cached).
 
-    .venv/bin/python bench/oscar/build.py
+    .venv/bin/python bench/oscar_build.py
 
 A virtual environment with bench/oscar/requirements.txt, and a migrated SQLite database
 with the one product (the template every benchmark run copies). Both are rebuilt only when
@@ -17,7 +17,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from tools import pip_install
+
+HERE = Path(__file__).resolve().parent / "oscar"  # requirements.txt and the Django project
 PROJECT = HERE / "project"
 REQUIREMENTS = HERE / "requirements.txt"
 BUILD = HERE.parent / ".build" / "oscar"
@@ -33,6 +35,7 @@ class OscarBuild:
     project: Path
     template_db: Path
     product_url: str
+    product_id: int
     version: str
 
 
@@ -59,9 +62,8 @@ def _environment() -> None:
     print(f"Building the django-oscar environment in {VENV} (once)", flush=True)
     shutil.rmtree(VENV, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-r", str(REQUIREMENTS)], check=True)
+    pip_install(VENV, "--upgrade", "pip")
+    pip_install(VENV, "-r", str(REQUIREMENTS))
     stamp.write_text(digest)
 
 
@@ -95,9 +97,7 @@ def _database() -> None:
     site = next((VENV / "lib").glob("python*/site-packages/oscar"))
     shutil.copy(site / "static" / "oscar" / "img" / "image_not_found.jpg", media)
     # Fold the WAL back into the file so that one copy of it is the whole database.
-    subprocess.run(
-        [str(VENV / "bin" / "python"), "-c", _CHECKPOINT, str(TEMPLATE_DB)], check=True
-    )
+    subprocess.run([str(VENV / "bin" / "python"), "-c", _CHECKPOINT, str(TEMPLATE_DB)], check=True)
     PRODUCT.write_text(json.dumps(product))
     stamp.write_text(digest)
 
@@ -120,12 +120,14 @@ def build() -> OscarBuild:
         capture_output=True,
         text=True,
     ).stdout.strip()
+    product = json.loads(PRODUCT.read_text())
     return OscarBuild(
         python=VENV / "bin" / "python",
         gunicorn=VENV / "bin" / "gunicorn",
         project=PROJECT,
         template_db=TEMPLATE_DB,
-        product_url=json.loads(PRODUCT.read_text())["product_url"],
+        product_url=product["product_url"],
+        product_id=int(product["product_id"]),
         version=version,
     )
 
