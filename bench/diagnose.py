@@ -18,8 +18,8 @@ LOG_SIGNS = {
 }
 
 
-def _first_exception(log: str) -> str | None:
-    """The exception line that ends the first traceback in the log."""
+def first_exception(log: str) -> str | None:
+    """The exception line that ends the first traceback in a log or a command's output."""
     lines = log.splitlines()
     for index, line in enumerate(lines):
         if line.startswith("Traceback (most recent call last)"):
@@ -48,7 +48,7 @@ def explain(server: Server, m: Measurement, probe_path: str) -> tuple[str, list[
     found = ", ".join(f"{name}: {n}" for name, n in signs.items() if n)
     if found:
         facts.append(f"server log: {found}")
-    if (first := _first_exception(log)) is not None:
+    if (first := first_exception(log)) is not None:
         facts.append(f"first exception in the log: `{first}`")
 
     usable = 100.0 * min(server.workers, CORES)

@@ -17,6 +17,7 @@ class Check:
     reference: str | None = None  # the reference row's label
     reference_rate: float | None = None
     ratio: float | None = None
+    shown_ratio: str | None = None  # instead of the ratio, e.g. "time ×9.8" for renewals
     met: bool | None = None  # None: could not be evaluated (see why)
     why: str = ""  # what limits it, or why it was not evaluated
 
@@ -98,7 +99,7 @@ def _table(rows: Iterable[Row], with_checks: bool) -> list[str]:
                     *line,
                     check.reference or "—",
                     _num(check.reference_rate),
-                    _ratio(check.ratio),
+                    check.shown_ratio or _ratio(check.ratio),
                     check.target,
                     _met(check) if check.target != "—" else "—",
                 ]
