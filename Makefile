@@ -38,7 +38,7 @@ messages: install
 # Benchmarks (see README "Benchmarks"): the shop against its references, into bench/results.md.
 # `make bench RENEWALS="10000 100000"` sets the renewal sizes; BENCH_QUICK=1 makes a short run.
 bench: install
-	RENEWALS='$(RENEWALS)' $(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py
 
 # Load without loss alone: 64 writers for 60 s against a SQLite-backed shop, checked after.
 bench-writers: install

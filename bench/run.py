@@ -17,6 +17,7 @@ Settings (environment variables; the defaults are the full run, BENCH_QUICK=1 th
     BENCH_SECONDS=12         measured seconds per row       BENCH_WARMUP=3    warm-up seconds
     BENCH_CLIENTS=32         concurrent clients             BENCH_PG_WORKERS=2
     RENEWALS="10000 100000"  renewal sizes                  RENEWALS_TIMEOUT=600 (s per run)
+    RENEWALS_SKIP_HOPELESS=0 also run a size that the smaller one projects past 2 × the timeout
     BENCH_WRITERS_SECONDS=60                                BENCH_WEBHOOK_EVENTS=1000
     BENCH_DATABASES="sqlite postgresql"                     BENCH_ONLY=pages,checkout,...
     BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres
@@ -81,6 +82,7 @@ class Config:
     renewal_sizes: tuple[int, ...]
     renewal_runners: int
     renewal_timeout: float
+    renewal_skip_hopeless: bool
     webhook_events: int
     webhook_max_seconds: float
     writers: int
@@ -117,6 +119,7 @@ class Config:
             ),
             renewal_runners=4,
             renewal_timeout=float(setting("RENEWALS_TIMEOUT", "600", "120")),
+            renewal_skip_hopeless=setting("RENEWALS_SKIP_HOPELESS", "1", "1") != "0",
             webhook_events=int(setting("BENCH_WEBHOOK_EVENTS", "1000", "200")),
             webhook_max_seconds=float(setting("BENCH_WEBHOOK_SECONDS", "90", "30")),
             writers=int(setting("BENCH_WRITERS", "64", "64")),
@@ -400,6 +403,15 @@ class Bench:
             ]
             if any(r.measurement is None for r in smaller):
                 row.failure = "skipped: a smaller size did not finish"
+                self.add(row)
+                continue
+            projected = max((count / r.rate for r in smaller if r.rate), default=0.0)
+            if config.renewal_skip_hopeless and projected > 2 * config.renewal_timeout:
+                row.failure = (
+                    f"skipped: at the rate of the smaller size it would need about "
+                    f"{projected:.0f} s, more than twice the {config.renewal_timeout:.0f} s limit"
+                    " (a projection, not a measurement; RENEWALS_SKIP_HOPELESS=0 runs it anyway)"
+                )
                 self.add(row)
                 continue
             print(f"- {row.label} ...", end=" ", flush=True)
