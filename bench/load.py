@@ -216,10 +216,10 @@ def run_locust(
     for journey in window:
         if not journey["ok"]:
             errors[journey["why"]] = errors.get(journey["why"], 0) + 1
-    # Journeys cut off by the end of the run: those that had waited long are errors (a
-    # stuck server answers nothing, so nothing else would show it), the others are not.
+    # Journeys cut off by the end of the run: those whose request had waited long for its
+    # answer are errors (a stuck server answers nothing, so nothing else would show it).
     patience = min(REQUEST_TIMEOUT_S, seconds / 2)
-    stuck = [start for start in data.get("unfinished", []) if end - start > patience]
+    stuck = [sent for sent in data.get("unfinished", []) if end - sent > patience]
     if stuck:
         errors["no answer by the end of the run"] = len(stuck)
     if len(data.get("unfinished", [])) > len(stuck):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from load import Measurement
 
+NOISY_PERCENT = 50  # of one core: other work on the machine during a row, marked †
+
 
 @dataclass
 class Check:
@@ -43,6 +45,15 @@ class Row:
         return f"{self.what} ({self.database})"
 
     @property
+    def noisy(self) -> bool:
+        """Whether other work on the machine used half a core or more during the row."""
+        m = self.measurement
+        if m is None or not m.usage.wall:
+            return False
+        usage = m.usage
+        return usage.percent(usage.machine - usage.server - usage.tool) >= NOISY_PERCENT
+
+    @property
     def rate(self) -> float | None:
         return self.measurement.rate if self.measurement else None
 
@@ -70,10 +81,11 @@ def _measurement_cells(row: Row) -> list[str]:
     if m is None:
         return [row.clients or "—", "—", "—", "—", "—", "—"]
     errors = str(m.errors) if m.errors == 0 else f"**{m.errors}**"
+    noisy = " †" if row.noisy else ""
     return [
         row.clients or str(m.clients),
         f"{m.seconds:.1f}",
-        f"{_num(m.rate)} {row.unit}",
+        f"{_num(m.rate)} {row.unit}{noisy}",
         _num(m.p50_ms),
         _num(m.p99_ms),
         errors,
@@ -88,7 +100,8 @@ def _table(rows: Iterable[Row], with_checks: bool) -> list[str]:
     for row in rows:
         cells = [row.what, row.database, *_measurement_cells(row)]
         if row.measurement is None and row.failure:
-            cells[3] = f"did not run: {row.failure[:160]}"
+            short = row.failure if len(row.failure) <= 70 else row.failure[:67] + "…"
+            cells[3] = f"did not run: {short} (see details)"
         checks = row.checks if with_checks else []
         if with_checks and not checks:
             checks = [Check(target="—")]
@@ -149,6 +162,12 @@ def render(
     out += _table(shop_rows, with_checks=True)
     out += ["", "## The references (same run)", ""]
     out += _table(references, with_checks=False)
+    out += [
+        "",
+        f"† other work on the machine (not the server, not the load tool) used {NOISY_PERCENT} %"
+        " of a core or more during this row: its numbers, and ratios built on them, are less"
+        " reliable (see the row's CPU line below).",
+    ]
     out += ["", "## Details per row", ""]
     for row in rows:
         out.append(

@@ -31,7 +31,7 @@ from locust import FastHttpUser, constant, events, task
 
 RUN = uuid.uuid4().hex[:8]
 JOURNEYS: list[dict[str, Any]] = []
-UNFINISHED: dict[int, float] = {}  # journeys under way, by user: when they started
+UNFINISHED: dict[int, float] = {}  # journeys under way, by user: when their request was sent
 STATUSES: Counter[str] = Counter()
 STARTED = time.monotonic()
 SHOP_CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -60,7 +60,7 @@ def _write(**_: Any) -> None:
     out = os.environ.get("BENCH_JOURNEY_OUT")
     if out:
         with open(out, "w") as file:
-            unfinished = [start - STARTED for start in UNFINISHED.values()]
+            unfinished = [sent - STARTED for sent in UNFINISHED.values()]
             json.dump(
                 {"journeys": JOURNEYS, "unfinished": unfinished, "statuses": dict(STATUSES)}, file
             )
@@ -76,6 +76,7 @@ class Buyer(FastHttpUser):
     def visit(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
         """One request, then its redirects as a browser follows them; the last answer."""
         body = urlencode(form) if form is not None else None
+        UNFINISHED[id(self)] = time.monotonic()
         response = self.client.request(
             method, path, data=body, headers=FORM if form else None, allow_redirects=False
         )
@@ -83,6 +84,7 @@ class Buyer(FastHttpUser):
             if response.status_code not in (301, 302, 303, 307, 308):
                 break
             path = response.headers.get("Location") or ""
+            UNFINISHED[id(self)] = time.monotonic()
             response = self.client.request("GET", path, allow_redirects=False)
         if response.status_code != 200:
             raise StepFailed(f"{method} {path}: {response.status_code}")
