@@ -13,8 +13,10 @@ shop built from PyPI (bench/oscar/). Renewals call bench/renewals.py as a subpro
 row, so an interrupted run still leaves one. Every run is bounded in time.
 
 Settings (environment variables; the defaults are the full run, BENCH_QUICK=1 the quick):
-    BENCH_QUICK=1            4 s rows, 1 s warm-up, renewals "500 5000", 10 s writers
+    BENCH_QUICK=1            4 s rows (journeys 10 s), short warm-ups, renewals "500 5000",
+                             10 s writers, 200 webhook events
     BENCH_SECONDS=12         measured seconds per row       BENCH_WARMUP=3    warm-up seconds
+    BENCH_JOURNEY_SECONDS=30 the same for journey rows      BENCH_JOURNEY_WARMUP=10
     BENCH_CLIENTS=32         concurrent clients             BENCH_PG_WORKERS=2
     RENEWALS="10000 100000"  renewal sizes                  RENEWALS_TIMEOUT=600 (s per run)
     RENEWALS_SKIP_HOPELESS=0 also run a size that the smaller one projects past 2 × the timeout
@@ -75,6 +77,8 @@ class Config:
     quick: bool
     seconds: float
     warmup: float
+    journey_seconds: float
+    journey_warmup: float
     clients: int
     databases: tuple[str, ...]
     postgres_url: str
@@ -108,6 +112,10 @@ class Config:
             quick=quick,
             seconds=float(setting("BENCH_SECONDS", "12", "4")),
             warmup=float(setting("BENCH_WARMUP", "3", "1")),
+            # A journey is many requests: at 32 clients one takes seconds on django-oscar,
+            # so journeys get a longer warm-up and window to count enough of them.
+            journey_seconds=float(setting("BENCH_JOURNEY_SECONDS", "30", "10")),
+            journey_warmup=float(setting("BENCH_JOURNEY_WARMUP", "10", "5")),
             clients=int(setting("BENCH_CLIENTS", "32", "32")),
             databases=tuple(databases.replace(",", " ").split()),
             postgres_url=setting(
@@ -211,8 +219,8 @@ class Bench:
                     server.base_url,
                     user,
                     config.clients,
-                    config.warmup,
-                    config.seconds,
+                    config.journey_warmup,
+                    config.journey_seconds,
                     folder,
                     locust,
                     env,
@@ -706,7 +714,8 @@ def setup_text(bench: Bench) -> list[str]:
     pg_workers = bench.workers["postgresql"]
     return [
         f"- {config.clients} clients, {config.warmup:g} s warm-up then {config.seconds:g} s"
-        " measured per HTTP row; load from separate processes: wrk (pages, API, checkout,"
+        f" measured per HTTP row (journeys: {config.journey_warmup:g} s, then"
+        f" {config.journey_seconds:g} s); load from separate processes: wrk (pages, API, checkout,"
         " webhooks) and locust's FastHttpUser (journeys: wrk's Lua sees only one Set-Cookie per"
         " answer, and a journey needs the session, CSRF and basket cookies).",
         "- The shop: `shop serve` with production settings (no `--test-payments`, random"
