@@ -13,6 +13,7 @@ import os
 import resource
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,23 +113,7 @@ def run_wrk(
     if args:
         argv += ["--", *args]
     env = {**os.environ, "BENCH_WRK_DIR": str(WRK_DIR), "BENCH_TIMEOUT_S": str(REQUEST_TIMEOUT_S)}
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + seconds + 30
-    interrupted = False
-    while process.poll() is None and time.monotonic() < deadline:
-        if stop_when is not None and not interrupted and stop_when():
-            process.send_signal(signal.SIGINT)
-            interrupted = True
-        time.sleep(0.1)
-    notes = []
-    if process.poll() is None:  # wrk itself stuck: ask it to report, then end it
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            notes.append("wrk did not stop and was killed")
-    out, err = (s.decode(errors="replace") for s in process.communicate())
+    out, err, notes = _run_bounded(argv, env, seconds + 30, stop_when)
     line = next((x for x in out.splitlines() if x.startswith("BENCH_JSON ")), None)
     if line is None:
         return Measurement(
@@ -159,6 +144,35 @@ def run_wrk(
         samples=data["samples"],
         notes=notes,
     )
+
+
+def _run_bounded(
+    argv: list[str], env: dict[str, str], limit: float, stop_when: Callable[[], bool] | None
+) -> tuple[str, str, list[str]]:
+    """Run wrk, SIGINT it early when ``stop_when()`` or after ``limit`` s (it then reports),
+    kill it if even that fails; its stdout, stderr and what went wrong."""
+    notes = []
+    # Files, not pipes: done() may print more than a pipe holds while nobody reads it.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
+        deadline = time.monotonic() + limit
+        interrupted = False
+        while process.poll() is None and time.monotonic() < deadline:
+            if stop_when is not None and not interrupted and stop_when():
+                process.send_signal(signal.SIGINT)
+                interrupted = True
+            time.sleep(0.1)
+        if process.poll() is None:  # wrk itself stuck: ask it to report, then end it
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                notes.append("wrk did not stop and was killed")
+        out.seek(0)
+        err.seek(0)
+        return out.read().decode(errors="replace"), err.read().decode(errors="replace"), notes
 
 
 def run_locust(

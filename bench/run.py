@@ -379,6 +379,7 @@ class Bench:
         result = run_writers(self.folder / "writers-sqlite", config.writers, config.writer_seconds)
         row.workers = 1
         row.measurement, row.failure = result.measurement, result.failure
+        row.limit, row.diagnosis = result.limit, result.diagnosis
         if result.measurement:
             row.facts += [
                 f"201 answers: {result.acknowledged}; orders in the database: {result.stored}; "
@@ -648,7 +649,8 @@ def evaluate(rows: list[Row], config: Config) -> None:
         if not row.reference and not row.checks:  # "zero errors in every row"
             m = row.measurement
             met = None if m is None else m.errors == 0 and m.ok > 0
-            why = row.failure or ("" if met else f"{m.errors if m else 0} errors; {row.limit}")
+            problems = [f"{m.errors if m else 0} errors", row.limit] if not met else []
+            why = row.failure or "; ".join(p for p in problems if p)
             row.checks.append(Check(target="0 errors", met=met, why=why))
 
 

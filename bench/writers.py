@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from diagnose import explain
 from load import Measurement, measured, run_wrk
 from servers import ServerFailed, scratch_database, start_shop
 
@@ -39,6 +40,8 @@ class WritersResult:
     stored: int = 0
     gaps: list[int] = field(default_factory=list)  # numbers absent between first and last
     unacknowledged: int = 0  # stored, but the client had no 201 (cut off at the end)
+    limit: str = ""  # what bounded the run (bench/diagnose.py)
+    diagnosis: list[str] = field(default_factory=list)
 
     @property
     def checks(self) -> dict[str, bool]:
@@ -84,6 +87,7 @@ def run_writers(folder: Path, writers: int = 64, seconds: float = 60) -> Writers
                     args=[tag, "numbers"],
                 ),
             )
+            result.limit, result.diagnosis = explain(server, result.measurement, "/en/")
         finally:
             server.stop()  # every transaction has ended before we count
         log = server.log_text()
@@ -119,6 +123,7 @@ def summary(result: WritersResult) -> str:
     ]
     for name, ok in result.checks.items():
         lines.append(f"  {'ok    ' if ok else 'FAILED'} {name}")
+    lines += [f"  limit: {result.limit}", *(f"  {fact}" for fact in result.diagnosis)]
     if result.missing:
         lines.append(f"  missing numbers (first 20): {result.missing[:20]}")
     if result.gaps:

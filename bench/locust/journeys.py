@@ -86,6 +86,9 @@ class Buyer(FastHttpUser):
             path = response.headers.get("Location") or ""
             UNFINISHED[id(self)] = time.monotonic()
             response = self.client.request("GET", path, allow_redirects=False)
+        if response.status_code == 0:  # FastHttpUser's mark of a timeout or a broken connection
+            error = getattr(response, "error", None)
+            raise StepFailed(f"{method} {path}: no answer ({type(error).__name__})")
         if response.status_code != 200:
             raise StepFailed(f"{method} {path}: {response.status_code}")
         return response
