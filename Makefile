@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint messages
+.PHONY: install run test lint messages bench bench-writers
 
 install: $(STAMP) $(MO)
 
@@ -34,3 +34,12 @@ test: lint
 messages: install
 	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -o locales/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot -d locales -D messages
+
+# Benchmarks (see README "Benchmarks"): the shop against its references, into bench/results.md.
+# `make bench RENEWALS="10000 100000"` sets the renewal sizes; BENCH_QUICK=1 makes a short run.
+bench: install
+	$(BIN)/python bench/run.py
+
+# Load without loss alone: 64 writers for 60 s against a SQLite-backed shop, checked after.
+bench-writers: install
+	$(BIN)/python bench/writers.py --writers 64 --seconds 60

@@ -58,10 +58,12 @@ def main() -> None:
 
     url, dropped = scratch_database(args.database)
     try:
+        prepared = time.perf_counter()
         migrate(url)
         engine = make_engine(url)
         insert_due_subscriptions(engine, args.count)
         engine.dispose()
+        setup_seconds = time.perf_counter() - prepared
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("SHOP_")},
             "SHOP_DATABASE_URL": url,
@@ -88,6 +90,7 @@ def main() -> None:
             f"{elapsed:.1f} s, {args.count / elapsed:.1f} renewals/s, exit codes {codes}; "
             + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in steps.items())
         )
+        # One machine-readable line last, for bench/run.py.
         result = {
             "count": args.count,
             "workers": args.workers,
@@ -95,6 +98,7 @@ def main() -> None:
             "seconds": round(elapsed, 3),
             "rate": round(args.count / elapsed, 1),
             "exit_codes": codes,
+            "setup_seconds": round(setup_seconds, 3),
             "steps": steps,
         }
         print("RESULT " + json.dumps(result), flush=True)

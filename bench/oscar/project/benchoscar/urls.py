@@ -1,0 +1,6 @@
+"""Oscar's own URLs, nothing else."""
+
+from django.apps import apps
+from django.urls import include, path
+
+urlpatterns = [path("", include(apps.get_app_config("oscar").urls[0]))]
