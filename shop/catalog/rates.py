@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select as sa_select
-from sqlmodel import Column, Field, Session, SQLModel, col
+from sqlmodel import Column, Field, Session, SQLModel
 
 from shop.catalog.pricing import ExchangeRate
 from shop.db import ExactDecimal
@@ -55,16 +54,13 @@ def parse_rate(rate: object, margin: object) -> tuple[Decimal, Decimal]:
 
 
 def current_rates(session: Session) -> dict[str, ExchangeRate]:
-    # Read on every priced page: plain columns, no ORM objects to build.
-    columns = (
-        col(ExchangeRateRow.base),
-        col(ExchangeRateRow.currency),
-        col(ExchangeRateRow.rate),
-        col(ExchangeRateRow.margin),
+    # Read on every priced page: plain SQL, no statement to build, compile or map. The
+    # amounts come as text (SQLite) or Decimal (PostgreSQL): str() reads both exactly.
+    rows = session.connection().exec_driver_sql(
+        "SELECT base, currency, rate, margin FROM exchange_rate"
     )
-    rows = session.connection().execute(sa_select(*columns))
     return {
-        currency: ExchangeRate(base, currency, rate, margin)
+        currency: ExchangeRate(base, currency, Decimal(str(rate)), Decimal(str(margin)))
         for base, currency, rate, margin in rows
     }
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select as sa_select
-from sqlmodel import Field, Session, SQLModel, col
+from sqlmodel import Field, Session, SQLModel
 
 from shop.plugins.manager import EnabledPlugins, PluginInfo, Plugins
 from shop.settings import Settings
@@ -29,8 +28,8 @@ class EssentialPlugin(ValueError):
 
 def enabled_names(session: Session, plugins: Plugins) -> set[str]:
     """Names of the plugins that are on: the stored choice, else the plugin's default."""
-    # Read on every request: plain columns, no ORM objects to build.
-    rows = session.connection().execute(sa_select(col(PluginState.name), col(PluginState.enabled)))
+    # Read on every request: plain SQL, no statement to build, compile or map.
+    rows = session.connection().exec_driver_sql("SELECT name, enabled FROM plugin_state")
     stored = {name: bool(enabled) for name, enabled in rows}
     return {
         name
