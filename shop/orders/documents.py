@@ -109,12 +109,6 @@ def order_document(
     )
 
 
-def order_pdf(
-    session: Session, order: Order, enabled: EnabledPlugins, settings: Settings, t: Translator
-) -> bytes:
-    return render_pdf(order_document(session, order, enabled, settings, t), t)
-
-
 def mail_documents(engine: Engine, plugins: Plugins, settings: Settings) -> Documents:
     """Renders the quote or invoice an outbox message links to, for its sending: the order
     is read in a short transaction of its own, the PDF drawn after it has ended."""
