@@ -48,12 +48,21 @@ TO_INVOICE = (
     f"kind = '{OrderKind.RENEWAL}' AND status = '{OrderStatus.PENDING}' AND invoiced_at IS NULL"
 )
 
+# Orders flagged for the operator (see ``needs_action``), walked by the back office.
+NEEDS_ACTION = "needs_action IS NOT NULL"
+
 
 class Order(SQLModel, table=True):
     __tablename__ = "shop_order"
     __table_args__ = (
         # Never two renewal orders for one term (R21), whatever the number of workers.
         UniqueConstraint("subscription_id", "renewal_term_start"),
+        Index(
+            "ix_shop_order_needs_action",
+            "needs_action_since",
+            postgresql_where=text(NEEDS_ACTION),
+            sqlite_where=text(NEEDS_ACTION),
+        ),
         Index(
             "ix_shop_order_to_invoice",
             "id",
@@ -100,6 +109,10 @@ class Order(SQLModel, table=True):
     # prorated from the day quoted (R19).
     switch_items: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     switch_recurring_total: Decimal | None = Field(default=None, sa_column=Column(ExactDecimal()))
+    # Money the shop kept but could not apply, or an order an operator must decide on: a
+    # stable code (``shop.orders.attention``), and since when. None: nothing to do.
+    needs_action: str | None = Field(default=None, max_length=32)
+    needs_action_since: datetime | None = None
 
 
 class OrderLine(SQLModel, table=True):

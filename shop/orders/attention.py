@@ -1,0 +1,49 @@
+"""Orders an operator must look at: money kept that the shop could not apply, or a decision
+only a person can take (the seed gives no refunds, so nothing is paid back by itself).
+
+Each reason is a stable code, stored on the order with the time it was flagged; the back
+office lists flagged orders oldest first and clears the flag once handled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shop.catalog.products import N_
+from shop.orders.models import Order
+
+# code → what the operator (and, where shown, the buyer) is told, translated when shown.
+REASONS: dict[str, str] = {
+    "stale_basis": N_(
+        "This order was priced for a state that has changed since; the payment is kept "
+        "on record and nothing was applied. Our team will contact you."
+    ),
+    "superseded": N_(
+        "This order was replaced by a newer one; the payment is kept on record and our "
+        "team will contact you."
+    ),
+    "paid_after_close": N_(
+        "This order was already closed when the payment arrived; the payment is kept on "
+        "record and our team will contact you."
+    ),
+    "paid_twice": N_(
+        "This order was already paid; the further payment is kept on record and our team "
+        "will contact you."
+    ),
+    "overpaid": N_(
+        "More than the order's total was paid; the difference is kept on record and our "
+        "team will contact you."
+    ),
+}
+
+
+def flag(order: Order, code: str, now: datetime) -> None:
+    """Mark ``order`` for the operator; the first reason and its time are kept."""
+    if code not in REASONS:
+        raise ValueError(f"unknown reason {code!r}")
+    if order.needs_action is None:
+        order.needs_action, order.needs_action_since = code, now
+
+
+def clear(order: Order) -> None:
+    order.needs_action = order.needs_action_since = None
