@@ -11,10 +11,12 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from pypdf import PdfReader
 from sqlmodel import Session, select
 from test_subscriptions import ITEMS_20, START, SWITCH_DAY, Shop
 
+from shop.cli import main
 from shop.db import make_engine
 from shop.mail import OutboxMessage
 from shop.settings import Settings
@@ -97,6 +99,20 @@ def test_r17_switch_preview_on_term_end_day_before_job(shop: Shop, subscribed: i
             "sku": "persons-yearly",
             "quantity": 30,
         }
+    # The job then renews at the new items: the added seats are charged once, by the renewal.
+    env = {
+        "SHOP_DATABASE_URL": shop.settings.database_url,
+        "SHOP_CLOCK": "2026-01-01T10:00:00+01:00",
+        "SHOP_LICENCE_SIGNING_KEY": shop.settings.licence_signing_key or "",
+    }
+    result = CliRunner().invoke(main, ["jobs", "run"], env=env, catch_exceptions=False)
+    assert "Renewed 1 subscription(s)" in result.output
+    with shop.at("2026-01-01T11:00:00+01:00") as client:
+        orders = client.get(
+            "/api/v1/admin/orders", params={"subscription_id": subscribed}, headers=shop.admin
+        ).json()["orders"]
+        assert [o["kind"] for o in orders] == ["renewal", "new"]
+        assert orders[0]["total"] == {"amount": "670.00", "currency": "EUR"}
 
 
 def test_r20_downgrade_after_term_end_answers(shop: Shop, subscribed: int) -> None:
