@@ -6,12 +6,16 @@ Driven through the API and the pages with the shop's clock (tests/test_subscript
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
+from live import bound_socket, serve
 from pypdf import PdfReader
 from sqlmodel import Session, select
 from test_subscriptions import ITEMS_20, START, SWITCH_DAY, Shop
@@ -201,6 +205,37 @@ def test_r19_a_downgrade_also_withdraws_the_unpaid_upgrade(shop: Shop, subscribe
         assert shop.subscription(client, subscribed)["open_switch_order"] is None
 
 
+def test_r19_concurrent_switches_leave_one_open_switch_order(shop: Shop, subscribed: int) -> None:
+    """Eight upgrades at once, each on its own connection to a real server: each one
+    supersedes what came before it, so exactly one switch order stays open."""
+    with serve(replace(shop.settings, clock=SWITCH_DAY), bound_socket()) as url:
+
+        def switch(n: int) -> httpx.Response:
+            items = [
+                {"sku": "base-yearly", "quantity": 1},
+                {"sku": "persons-yearly", "quantity": 25 + n},
+            ]
+            return httpx.post(
+                f"{url}/api/v1/subscriptions/{subscribed}/switch",
+                json={"items": items},
+                headers=shop.admin,
+                timeout=30,
+            )
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(switch, range(8)))
+        assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+        orders = httpx.get(
+            f"{url}/api/v1/admin/orders",
+            params={"subscription_id": subscribed},
+            headers=shop.admin,
+        ).json()["orders"]
+    switches = [o for o in orders if o["kind"] == "switch"]
+    assert len(switches) == 8
+    assert [o["status"] for o in switches].count("pending") == 1
+    assert [o["status"] for o in switches].count("cancelled") == 7
+
+
 # -- R19: an explainable setup fee --------------------------------------------------------
 
 EXPLAINED = {
@@ -244,6 +279,9 @@ def test_payments_are_shown_by_method_not_reference(shop: Shop, subscribed: int)
         page = client.get(f"/de/orders/{orders[0]['token']}").text
     assert "Überweisung" in page
     assert "· bank" not in page  # the operator's reference stays the operator's
+    paid = next(m for m in _mails(shop.settings) if m.kind == "payment_received")
+    assert "Bank transfer" in paid.text_body  # the subscriber's own language: English
+    assert "· bank" not in paid.text_body
 
 
 def test_payment_label_names_the_card() -> None:

@@ -18,7 +18,7 @@ from shop.mail import DeliveryReport, DocumentLink, deliver_due, queue_mail, ren
 from shop.money import Money
 from shop.orders.documents import document_filename, document_kind, mail_documents
 from shop.orders.models import Order, OrderStatus
-from shop.orders.payments import order_lines, start_payment
+from shop.orders.payments import order_lines, payments_of, start_payment
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription
@@ -62,6 +62,7 @@ def notify(
     context: dict[str, Any] = {
         "order": order,
         "lines": order_lines(session, order),
+        "payments": payments_of(session, order),  # named by method (line_text.payment_label)
         "instructions": start.instructions if start else (),
         "licence": licence,
         "order_url": order_url(settings, order),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -202,6 +202,15 @@ def open_switch_order(session: Session, subscription: Subscription) -> Order | N
     ).first()
 
 
+def lock(session: Session, subscription: Subscription) -> None:
+    """Hold the subscription's row until the transaction ends, so that two switches at once
+    are one after the other: the second sees (and supersedes) the first one's order. SQLite
+    writers are serialised already (BEGIN IMMEDIATE); this is for PostgreSQL."""
+    session.exec(
+        select(Subscription.id).where(Subscription.id == subscription.id).with_for_update()
+    ).first()
+
+
 def withdraw_switch_orders(
     session: Session, subscription: Subscription, actor: str, now: datetime, why: str
 ) -> list[Order]:
@@ -227,6 +236,7 @@ def withdraw_open_switch(
     session: Session, subscription: Subscription, actor: str, now: datetime
 ) -> Order:
     """The subscriber withdraws the upgrade they have not paid for."""
+    lock(session, subscription)
     withdrawn = withdraw_switch_orders(session, subscription, actor, now, "withdrawn")
     if not withdrawn:
         raise ShopError(404, "not_found", N_("No upgrade is waiting for payment."))
@@ -392,6 +402,7 @@ def request_switch(
     outcome = partial(SwitchOutcome, quote, lines, term_start, term_end)
     if preview:
         return outcome()
+    lock(session, subscription)
     superseded = tuple(
         withdraw_switch_orders(session, subscription, actor, now, "superseded by a new switch")
     )
@@ -459,7 +470,7 @@ def request_switch(
             quantity=1,
             unit_price=quote.setup_fee.amount,
             total=quote.setup_fee.amount,
-            detail=_fee_detail(enabled, current, wanted, quote),
+            detail=_fee_detail(enabled, current, wanted, quote, term_end),
         )
     )
     record_event(
@@ -475,7 +486,11 @@ def request_switch(
 
 
 def _fee_detail(
-    enabled: EnabledPlugins, current: dict[str, int], wanted: dict[str, int], quote: SwitchQuote
+    enabled: EnabledPlugins,
+    current: dict[str, int],
+    wanted: dict[str, int],
+    quote: SwitchQuote,
+    term_end: date,
 ) -> dict[str, Any]:
     """What the setup-fee line stands for (R19), stored with it: rendered by line_text."""
     skus = dict.fromkeys([*current, *wanted])
@@ -486,7 +501,7 @@ def _fee_detail(
             if sku in enabled.products
         },
         quote.effective_at,
-        quote.effective_at + timedelta(days=quote.days_left),
+        term_end,
         quote.days_left,
         quote.days_in_term,
         quote.current_recurring.amount,
