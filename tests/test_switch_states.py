@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from live import bound_socket, serve
 from pypdf import PdfReader
 from sqlmodel import Session, select
@@ -345,3 +348,58 @@ def test_r10_cancelled_page_shows_no_renewal_in_every_language(shop: Shop, subsc
             page = client.get(f"/{locale}/subscriptions/{token}").text
             assert "610" not in page, locale
     assert Decimal("610.00")  # the recurring total stays stored for the record
+
+
+# -- the pure rules behind it ---------------------------------------------------------------
+
+
+def test_r19_the_formula_shows_the_fee_before_waiving() -> None:
+    from shop.money import Money
+    from shop.subscriptions.proration import fee_formula, quote_switch
+
+    worked = quote_switch(
+        Money.of("610.00", "EUR"),
+        Money.of("670.00", "EUR"),
+        date(2025, 1, 1),
+        date(2026, 1, 1),
+        date(2025, 4, 1),
+        Decimal("0.50"),
+    )
+    assert fee_formula(worked) == "(670.00 − 610.00) × 275 / 365 = 45.21"
+    tiny = quote_switch(
+        Money.of("610.00", "EUR"),
+        Money.of("616.00", "EUR"),
+        date(2025, 1, 1),
+        date(2026, 1, 1),
+        date(2025, 12, 30),
+        Decimal("0.50"),
+    )
+    assert tiny.fee_waived and tiny.setup_fee.amount == 0
+    assert fee_formula(tiny) == "(616.00 − 610.00) × 2 / 365 = 0.03"
+
+
+@given(
+    current=st.integers(1, 100_000),
+    new=st.integers(1, 100_000),
+    start=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)),
+    months=st.sampled_from([1, 3, 12]),
+    day=st.integers(0, 400),
+)
+def test_r20_a_change_during_the_renewal_costs_nothing_and_comes_with_it(
+    current: int, new: int, start: date, months: int, day: int
+) -> None:
+    from shop.money import Money
+    from shop.subscriptions.proration import fee_formula, quote_renewing_switch
+    from shop.subscriptions.terms import add_months
+
+    end = add_months(start, months)
+    today = min(start + timedelta(days=day), end - timedelta(days=1))
+    quote = quote_renewing_switch(
+        Money.of(current, "EUR"), Money.of(new, "EUR"), start, end, today, Decimal("0.50")
+    )
+    assert quote.setup_fee.amount == 0 and fee_formula(quote) is None
+    assert quote.effective_at == start
+    assert quote.next_renewal_total == Money.of(new, "EUR")
+    assert quote.kind == (
+        "upgrade" if new > current else "downgrade" if new < current else "unchanged"
+    )

@@ -55,6 +55,8 @@ class SwitchQuote:
     effective_at: date
     next_renewal_total: Money
     renewing: bool = False  # quoted during the renewal: the change comes with it, no fee
+    # An upgrade's remaining value before any waiving (what the formula shows), else None.
+    prorated: Money | None = None
 
 
 def quote_switch(
@@ -104,6 +106,7 @@ def quote_switch(
             days_in_term=days_in_term,
             effective_at=today,
             next_renewal_total=new_recurring,
+            prorated=Money(fee, currency),
         )
     return SwitchQuote(
         kind="downgrade" if difference < 0 else "unchanged",
@@ -163,15 +166,11 @@ def quote_renewing_switch(
 def fee_formula(quote: SwitchQuote) -> str | None:
     """The setup fee's computation as written on the cart (R19), e.g.
     ``(670.00 − 610.00) × 275 / 365 = 45.21``; None when no fee is prorated."""
-    if quote.kind != "upgrade" or quote.renewing:
+    if quote.prorated is None:
         return None
-    difference = quote.new_recurring.amount - quote.current_recurring.amount
-    if difference <= 0 or quote.days_in_term <= 0:
-        return None
-    fee = quantize(difference * quote.days_left / quote.days_in_term, quote.new_recurring.currency)
     return (
         f"({quote.new_recurring.amount} − {quote.current_recurring.amount}) × "
-        f"{quote.days_left} / {quote.days_in_term} = {fee}"
+        f"{quote.days_left} / {quote.days_in_term} = {quote.prorated.amount}"
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from shop.catalog.products import N_
 from shop.i18n import Translator
-from shop.money import Money
 from shop.subscriptions.service import SwitchOutcome
 
 
@@ -34,8 +33,8 @@ def explanation(outcome: SwitchOutcome, t: Translator) -> str:
         return t.gettext(
             N_("The recurring total stays %(total)s."), total=t.money(quote.new_recurring)
         )
-    fee = quote.new_recurring.amount - quote.current_recurring.amount
-    prorated = Money.of(fee * quote.days_left / quote.days_in_term, quote.new_recurring.currency)
+    if quote.prorated is None:
+        return ""
     text = t.gettext(
         N_(
             "(%(new)s − %(current)s) × %(days_left)s / %(days_in_term)s days left in the "
@@ -45,7 +44,7 @@ def explanation(outcome: SwitchOutcome, t: Translator) -> str:
         current=t.money(quote.current_recurring),
         days_left=quote.days_left,
         days_in_term=quote.days_in_term,
-        fee=t.money(prorated),
+        fee=t.money(quote.prorated),
     )
     if quote.fee_waived:
         text += " " + t.gettext(N_("Below the minimum charge: waived."))
