@@ -21,6 +21,7 @@ from litestar.template import TemplateConfig
 
 from shop.clock import Clock
 from shop.db import make_engine
+from shop.orders.line_text import line_text, payment_label
 from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.state import EnabledCache
 from shop.private_files import secret_from_file
@@ -62,8 +63,11 @@ from shop.web.problems import handle_error
 from shop.web.security_headers import PUBLIC, security_headers
 from shop.web.subscription_pages import (
     subscription_cancel,
+    subscription_cancel_confirm,
     subscription_page,
     switch_apply,
+    switch_order_withdraw,
+    switch_order_withdraw_confirm,
     switch_page,
     switch_preview,
     switch_withdraw,
@@ -82,6 +86,16 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return translated
 
 
+@pass_context
+def _line_text(context: Context, line: Any) -> str:
+    return line_text(line, context["order"].currency, context["t"])
+
+
+@pass_context
+def _payment_label(context: Context, payment: Any) -> str:
+    return payment_label(payment, context["t"])
+
+
 def template_environment(settings: Settings) -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(settings.templates_dir)]),
@@ -92,6 +106,8 @@ def template_environment(settings: Settings) -> Environment:
     )
     # Translations are per request: the callables read the request's translator.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # One wording of order lines and payments on pages and in mails (the PDF calls the same).
+    env.globals.update(line_text=_line_text, payment_label=_payment_label)
     return env
 
 
@@ -150,6 +166,9 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         switch_preview,
         switch_apply,
         switch_withdraw,
+        switch_order_withdraw_confirm,
+        switch_order_withdraw,
+        subscription_cancel_confirm,
         subscription_cancel,
         list_products,
         create_order,

@@ -1,5 +1,5 @@
-// The live preview on the Upgrade or Downgrade page: the setup fee and the next renewal
-// update as the subscriber types. A static file, not inline, so the Content-Security-Policy
+// The live preview on the Upgrade or Downgrade page: the setup fee, how it is computed and
+// the next renewal update as the subscriber types. A static file, not inline, so the Content-Security-Policy
 // can refuse every inline script.
 (() => {
   const form = document.getElementById('switch-form');
@@ -18,6 +18,11 @@
     document.getElementById('next-renewal').textContent = data.next_renewal_total;
     document.getElementById('effective-at').textContent = data.effective_at;
     document.getElementById('fee-waived').hidden = !data.fee_waived;
+    // The fee explained (R19): both recurring totals, the days left and the formula.
+    document.getElementById('current-total').textContent = data.current_recurring_total;
+    document.getElementById('new-total').textContent = data.new_recurring_total;
+    document.getElementById('days').textContent = data.days;
+    document.getElementById('fee-explanation').textContent = data.explanation;
     for (const cell of document.querySelectorAll('#renewal-lines [id^=renewal-]')) {
       cell.textContent = data.lines[cell.id.slice('renewal-'.length)] || '–';
     }

@@ -364,7 +364,8 @@ def test_r10_the_subscriber_cancels_on_the_page(shop: Shop, subscribed: int) -> 
         token = shop.subscription(client, subscribed)["page_url"].rsplit("/", 1)[1]
         page = client.get(f"/nl/subscriptions/{token}")
         assert 'id="cancel-subscription"' in page.text
-        csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+        confirm = client.get(f"/nl/subscriptions/{token}/confirm-cancel")  # asks first
+        csrf = re.search(r'name="_csrf_token" value="([^"]+)"', confirm.text)
         assert csrf is not None
         client.post(f"/nl/subscriptions/{token}/cancel", data={"_csrf_token": csrf.group(1)})
         after = client.get(f"/nl/subscriptions/{token}").text

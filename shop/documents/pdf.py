@@ -90,6 +90,7 @@ class OrderDocument:
     paid: Money
     payment_instructions: tuple[str, ...]  # already translated, order number as reference
     exchange_rate_note: str | None  # R14: the frozen rate, already translated
+    payments: tuple[str, ...] = ()  # received: date, method label, amount; translated
 
     @property
     def due(self) -> Money:
@@ -263,6 +264,10 @@ def _closing(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> list[Any]:
     if doc.exchange_rate_note:
         flow.append(Paragraph(_text(doc.exchange_rate_note), s["small"]))
     flow.append(Spacer(1, 6 * mm))
+    if doc.payments:
+        received = [Paragraph(_text(t.gettext("Payments received")), s["heading"])]
+        received += [Paragraph(_text(line), s["body"]) for line in doc.payments]
+        flow += [KeepTogether(received), Spacer(1, 4 * mm)]
     if doc.due.amount <= 0 and doc.kind == "invoice":
         flow.append(Paragraph(_text(t.gettext("Paid in full. Thank you.")), s["bold"]))
     elif doc.payment_instructions:

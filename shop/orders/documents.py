@@ -16,8 +16,9 @@ from shop.documents.pdf import DocumentLine, OrderDocument, Party, render_pdf
 from shop.i18n import Translator
 from shop.mail import Attachment, Documents, OutboxMessage
 from shop.money import Money
+from shop.orders.line_text import line_text, payment_label
 from shop.orders.models import Order, OrderStatus
-from shop.orders.payments import order_lines, start_payment
+from shop.orders.payments import order_lines, payments_of, start_payment
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.plugins.state import enabled_view
 from shop.settings import Settings
@@ -94,7 +95,7 @@ def order_document(
         ),
         lines=tuple(
             DocumentLine(
-                description=t.gettext(line.name),
+                description=line_text(line, order.currency, t),
                 quantity=line.quantity,
                 unit_price=Money.of(line.unit_price, order.currency),
                 total=Money.of(line.total, order.currency),
@@ -106,6 +107,11 @@ def order_document(
         paid=Money.of(order.paid_amount, order.currency),
         payment_instructions=start.instructions if start else (),
         exchange_rate_note=rate_note,
+        payments=tuple(
+            f"{t.date(p.created_at.date())} · {payment_label(p, t)} · "
+            f"{t.money(Money.of(p.amount, order.currency))}"
+            for p in payments_of(session, order)
+        ),
     )
 
 

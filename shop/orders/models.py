@@ -128,6 +128,9 @@ class OrderLine(SQLModel, table=True):
     unit_price: Decimal = Field(sa_column=money_column())
     total: Decimal = Field(sa_column=money_column())
     billing_period_months: int | None = None
+    # What the line stands for, when its name alone does not say it: a setup fee's added
+    # items, period and fraction (``shop.orders.line_text``). None for ordinary lines.
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Payment(SQLModel, table=True):

@@ -18,9 +18,10 @@ from shop.mail import DeliveryReport, DocumentLink, deliver_due, queue_mail, ren
 from shop.money import Money
 from shop.orders.documents import document_filename, document_kind, mail_documents
 from shop.orders.models import Order, OrderStatus
-from shop.orders.payments import order_lines, start_payment
+from shop.orders.payments import order_lines, payments_of, start_payment
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.settings import Settings
+from shop.subscriptions.models import Subscription
 
 RENEWAL_INVOICE = "renewal_due"  # the outbox kind of a renewal's invoice mail
 
@@ -61,6 +62,7 @@ def notify(
     context: dict[str, Any] = {
         "order": order,
         "lines": order_lines(session, order),
+        "payments": payments_of(session, order),  # named by method (line_text.payment_label)
         "instructions": start.instructions if start else (),
         "licence": licence,
         "order_url": order_url(settings, order),
@@ -83,6 +85,51 @@ def notify(
         now=now,
         order_number=str(order.number),
         document=document,
+    )
+
+
+SUBSCRIPTION_CANCELLED = "subscription_cancelled"  # the outbox kind of the confirmation
+
+
+def notify_cancelled(
+    env: Environment,
+    session: Session,
+    installed: EnabledPlugins,
+    settings: Settings,
+    subscription: Subscription,
+    name: str,
+    now: datetime,
+) -> None:
+    """Confirm a cancellation to the subscriber in their language (R10, R34): until when
+    the paid term runs, and that nothing renews. ``installed`` names the products, even of
+    a line the operator has disabled since."""
+    t = Translator.for_locale(settings.locales_dir, subscription.locale)
+    ends_on = subscription.term_end if subscription.status == "pending-cancel" else None
+    products = [
+        f"{item['quantity']} × {t.gettext(installed.products[item['sku']].name)}"
+        if item["sku"] in installed.products
+        else f"{item['quantity']} × {item['sku']}"
+        for item in subscription.items
+    ]
+    mail = render_mail(
+        env,
+        SUBSCRIPTION_CANCELLED,
+        t,
+        name=name,
+        ends_on=ends_on,
+        products=products,
+        page_url=f"{settings.public_url}/{subscription.locale}/subscriptions/{subscription.token}",
+        shop_name=settings.shop_name,
+    )
+    queue_mail(
+        session,
+        to=subscription.email,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        locale=subscription.locale,
+        kind=SUBSCRIPTION_CANCELLED,
+        now=now,
     )
 
 

@@ -54,6 +54,9 @@ class SwitchQuote:
     days_in_term: int
     effective_at: date
     next_renewal_total: Money
+    renewing: bool = False  # quoted during the renewal: the change comes with it, no fee
+    # An upgrade's remaining value before any waiving (what the formula shows), else None.
+    prorated: Money | None = None
 
 
 def quote_switch(
@@ -103,6 +106,7 @@ def quote_switch(
             days_in_term=days_in_term,
             effective_at=today,
             next_renewal_total=new_recurring,
+            prorated=Money(fee, currency),
         )
     return SwitchQuote(
         kind="downgrade" if difference < 0 else "unchanged",
@@ -116,6 +120,57 @@ def quote_switch(
         # so there is nothing to wait for.
         effective_at=term_end if difference < 0 else today,
         next_renewal_total=new_recurring,
+    )
+
+
+def quote_renewing_switch(
+    current_recurring: Money,
+    new_recurring: Money,
+    term_start: date,
+    term_end: date,
+    today: date,
+    minimum_charge: Decimal,
+) -> SwitchQuote:
+    """Quote a switch during the renewal of ``[term_start, term_end)``: the old term has
+    ended, the renewal order for this term is not made yet (`shop jobs run` has not run).
+
+    The renewal will charge the whole term at the items then in force, so whatever the
+    direction the change comes with it: no setup fee (that would charge the added value
+    twice), effective at ``term_start``. ``minimum_charge`` is unused but keeps the
+    signature of ``quote_switch``.
+    """
+    if current_recurring.currency != new_recurring.currency:
+        raise CurrencyMismatch(
+            f"cannot switch from {current_recurring.currency} to {new_recurring.currency}"
+        )
+    if not term_start <= today < term_end:
+        raise ValueError(f"{today} is not within the term {term_start} → {term_end}")
+    difference = new_recurring.amount - current_recurring.amount
+    kind: SwitchKind = (
+        "upgrade" if difference > 0 else "downgrade" if difference < 0 else "unchanged"
+    )
+    return SwitchQuote(
+        kind=kind,
+        setup_fee=Money.of(0, new_recurring.currency),
+        fee_waived=False,
+        current_recurring=current_recurring,
+        new_recurring=new_recurring,
+        days_left=(term_end - today).days,
+        days_in_term=(term_end - term_start).days,
+        effective_at=term_start,
+        next_renewal_total=new_recurring,
+        renewing=True,
+    )
+
+
+def fee_formula(quote: SwitchQuote) -> str | None:
+    """The setup fee's computation as written on the cart (R19), e.g.
+    ``(670.00 − 610.00) × 275 / 365 = 45.21``; None when no fee is prorated."""
+    if quote.prorated is None:
+        return None
+    return (
+        f"({quote.new_recurring.amount} − {quote.current_recurring.amount}) × "
+        f"{quote.days_left} / {quote.days_in_term} = {quote.prorated.amount}"
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -17,13 +18,20 @@ from shop.errors import ShopError
 from shop.licences.models import Licence, LicenceStatus
 from shop.licences.service import activate
 from shop.money import Money
+from shop.orders.lifecycle import cancel_order
+from shop.orders.line_text import setup_fee_detail
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from shop.orders.numbers import open_order
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionStatus
-from shop.subscriptions.proration import SwitchQuote, quote_switch, recurring_total
-from shop.subscriptions.terms import term
+from shop.subscriptions.proration import (
+    SwitchQuote,
+    quote_renewing_switch,
+    quote_switch,
+    recurring_total,
+)
+from shop.subscriptions.terms import add_months, term
 
 SETUP_FEE = N_("Setup fee")  # the one-time line of an upgrade (Einrichtungsgebühr, R19)
 SWITCH_REASONS = {
@@ -37,6 +45,14 @@ SWITCH_REASONS = {
     "legacy_package": N_(
         "Packages 1-5 cannot be changed in self-service. Please open a ticket and our "
         "support team will make the change for you."
+    ),
+    "line_unavailable": N_(
+        "This product is not on offer at the moment, so it cannot be changed in "
+        "self-service. Please open a ticket and our support team will help you."
+    ),
+    "renewal_due": N_(
+        "Your renewal is being prepared. Upgrade or Downgrade is available again as soon "
+        "as it is ready."
     ),
 }
 
@@ -103,24 +119,151 @@ def main_product(enabled: EnabledPlugins, subscription: Subscription) -> Product
     return None
 
 
+def switch_term(subscription: Subscription, today: date) -> tuple[date, date, bool] | None:
+    """The term a switch on ``today`` is priced on, and whether it is the renewing one.
+
+    Until ``term_end`` that is the running term. From ``term_end`` on, before `shop jobs
+    run` has renewed the subscription, it is the term that starts at the old term end (R22,
+    anchored on the first term): the renewal being prepared. None when there is no term,
+    or when even that term has passed (the jobs have not run for a whole term)."""
+    start, end = subscription.term_start, subscription.term_end
+    if start is None or end is None:
+        return None
+    if today < end:
+        return start, end, False
+    months = subscription.billing_period_months
+    if subscription.anchor is None:
+        renewing = (end, add_months(end, months))
+    else:
+        index = 0
+        while term(subscription.anchor, months, index)[0] < end:
+            index += 1
+        renewing = term(subscription.anchor, months, index)
+    if not renewing[0] <= today < renewing[1]:
+        return None
+    return renewing[0], renewing[1], True
+
+
 def switch_refusal(
-    session: Session, enabled: EnabledPlugins, subscription: Subscription
+    session: Session,
+    enabled: EnabledPlugins,
+    subscription: Subscription,
+    today: date | None = None,
+    installed: EnabledPlugins | None = None,
 ) -> str | None:
-    """Why Upgrade or Downgrade is not offered, or None when it is (R17)."""
+    """Why Upgrade or Downgrade is not offered, or None when it is (R17).
+
+    ``installed`` (every installed plugin, enabled or not) tells a line the operator has
+    disabled (``line_unavailable``) from a legacy one (``legacy_package``)."""
     product = main_product(enabled, subscription)
     line = enabled.line_of(product.sku) if product else None
-    if product is None or line is None or line.legacy or not product.self_service_switch:
+    if product is None or line is None:
+        return _unavailable(installed, subscription)
+    if line.legacy or not product.self_service_switch:
         return "legacy_package"
     paid = session.exec(
         select(Order.id).where(
             Order.subscription_id == subscription.id, Order.status == OrderStatus.PAID
         )
     ).first()
-    if paid is None:
+    if paid is None or subscription.term_start is None or subscription.term_end is None:
         return "payment_outstanding"
     if subscription.status != SubscriptionStatus.ACTIVE:
         return "inactive"
+    if today is not None and switch_term(subscription, today) is None:
+        return "renewal_due"
     return None
+
+
+def _unavailable(installed: EnabledPlugins | None, subscription: Subscription) -> str:
+    """A subscription whose product is not on offer: a line the operator disabled, or a
+    legacy one (R33), told apart by what is installed."""
+    known = main_product(installed, subscription) if installed is not None else None
+    line = installed.line_of(known.sku) if installed is not None and known is not None else None
+    if known is not None and line is not None and not line.legacy and known.self_service_switch:
+        return "line_unavailable"
+    return "legacy_package"
+
+
+def refuse_switch(reason: str) -> ShopError:
+    return ShopError(409, "switch_not_allowed", SWITCH_REASONS[reason]).with_reason(reason)
+
+
+def open_switch_order(session: Session, subscription: Subscription) -> Order | None:
+    """The unpaid setup-fee order of an upgrade, if one is waiting (at most one, R19)."""
+    return session.exec(
+        select(Order)
+        .where(
+            Order.subscription_id == subscription.id,
+            Order.kind == OrderKind.SWITCH,
+            col(Order.status).in_((OrderStatus.PENDING, OrderStatus.QUOTE)),
+        )
+        .order_by(col(Order.id).desc())
+    ).first()
+
+
+def lock(session: Session, subscription: Subscription) -> None:
+    """Hold the subscription's row until the transaction ends, so that two switches at once
+    are one after the other: the second sees (and supersedes) the first one's order. SQLite
+    writers are serialised already (BEGIN IMMEDIATE); this is for PostgreSQL."""
+    session.exec(
+        select(Subscription.id).where(Subscription.id == subscription.id).with_for_update()
+    ).first()
+
+
+def withdraw_switch_orders(
+    session: Session, subscription: Subscription, actor: str, now: datetime, why: str
+) -> list[Order]:
+    """Cancel every unpaid switch order of ``subscription`` (cancelling voids its open
+    payment), each with an event saying ``why``: a newer switch supersedes the older one,
+    so two upgrades can never both be paid and applied in payment order (R19)."""
+    withdrawn = []
+    while (order := open_switch_order(session, subscription)) is not None:
+        cancel_order(session, order, now)
+        record_event(
+            session,
+            subscription,
+            actor,
+            subscription.status,
+            f"switch order {order.number} {why}",
+            now,
+        )
+        withdrawn.append(order)
+    return withdrawn
+
+
+def withdraw_open_switch(
+    session: Session, subscription: Subscription, actor: str, now: datetime
+) -> Order:
+    """The subscriber withdraws the upgrade they have not paid for."""
+    lock(session, subscription)
+    withdrawn = withdraw_switch_orders(session, subscription, actor, now, "withdrawn")
+    if not withdrawn:
+        raise ShopError(404, "not_found", N_("No upgrade is waiting for payment."))
+    return withdrawn[0]
+
+
+def subscriber_name(session: Session, subscription: Subscription) -> str:
+    """The name the subscriber gave on their first order (the e-mail if none)."""
+    first = session.exec(
+        select(Order.name).where(Order.subscription_id == subscription.id).order_by(col(Order.id))
+    ).first()
+    return first or subscription.email
+
+
+def next_renewal_total(
+    enabled: EnabledPlugins, subscription: Subscription, rates: dict[str, ExchangeRate]
+) -> Money | None:
+    """What the next renewal will charge: the scheduled items when a change waits for it
+    (R20, R21), nothing when the subscription will not renew (R10)."""
+    if subscription.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD):
+        return None
+    if subscription.scheduled_items is not None:
+        try:
+            return price_of(enabled, subscription, items_dict(subscription.scheduled_items), rates)
+        except ShopError:
+            pass  # a product no longer on sale: the renewal job will say; show what we know
+    return Money.of(subscription.recurring_total, subscription.currency)
 
 
 def price_of(
@@ -142,11 +285,10 @@ def price_of(
     for sku in quantities:
         product = enabled.products.get(sku)
         price = unit_price(product, currency, subscription.country, rates) if product else None
-        if price is None or isinstance(price, NotSold):
+        if product is None or price is None or isinstance(price, NotSold):
             raise ShopError(
                 422, "unknown_product", N_("There is no product “%(sku)s” for sale."), sku=sku
             ).on_field("items")
-        assert product is not None
         unit_prices[sku] = price.unit.times(product.periods_per_charge)  # per invoice (R31)
     return recurring_total(quantities, unit_prices)
 
@@ -160,7 +302,8 @@ def parse_switch_items(
             "items"
         )
     main = main_product(enabled, subscription)
-    assert main is not None
+    if main is None:
+        raise refuse_switch("line_unavailable")
     wanted: dict[str, int] = {}
     for entry in raw:
         sku = entry.get("sku") if isinstance(entry, dict) else None
@@ -201,9 +344,12 @@ class SwitchLine:
 class SwitchOutcome:
     quote: SwitchQuote
     lines: tuple[SwitchLine, ...]
+    term_start: date  # the term the switch is priced on (the renewing one after term end)
+    term_end: date
     order: Order | None = None  # the setup-fee order of an upgrade
     applied: bool = False  # applied at once (fee waived or nothing to pay)
-    scheduled: bool = False  # a downgrade waiting for the renewal
+    scheduled: bool = False  # a downgrade (or a change during the renewal) waiting for it
+    superseded: tuple[Order, ...] = ()  # unpaid switch orders this one withdrew
 
 
 def request_switch(
@@ -217,20 +363,30 @@ def request_switch(
     actor: str,
     today: date,
     now: datetime,
+    installed: EnabledPlugins | None = None,
 ) -> SwitchOutcome:
-    """Quote, and unless previewing carry out, an Upgrade or Downgrade (R17-R20)."""
-    refusal = switch_refusal(session, enabled, subscription)
+    """Quote, and unless previewing carry out, an Upgrade or Downgrade (R17-R20).
+
+    A switch is priced from the subscription's items, what was paid for, never from an
+    unpaid switch order; carried out, it supersedes that order (at most one open, R19).
+    From the term end until `shop jobs run` renews, the subscription is renewing: the
+    change is scheduled for that renewal, which charges the new total for the new term."""
+    refusal = switch_refusal(session, enabled, subscription, today, installed)
     if refusal is not None:
-        raise ShopError(409, "switch_not_allowed", SWITCH_REASONS[refusal]).with_reason(refusal)
+        raise refuse_switch(refusal)
     wanted = parse_switch_items(enabled, subscription, raw_items)
+    priced = switch_term(subscription, today)
+    if priced is None:  # switch_refusal said renewal_due; kept for the type checker
+        raise refuse_switch("renewal_due")
+    term_start, term_end, renewing = priced
     rates = current_rates(session)
     currency = enabled.currencies[subscription.currency]
-    assert subscription.term_start is not None and subscription.term_end is not None
-    quote = quote_switch(
-        price_of(enabled, subscription, items_dict(subscription.items), rates),
+    current = items_dict(subscription.items)
+    quote = (quote_renewing_switch if renewing else quote_switch)(
+        price_of(enabled, subscription, current, rates),
         price_of(enabled, subscription, wanted, rates),
-        subscription.term_start,
-        subscription.term_end,
+        term_start,
+        term_end,
         today,
         currency.minimum_charge,
     )
@@ -243,8 +399,25 @@ def request_switch(
         )
         for sku, quantity in wanted.items()
     )
+    outcome = partial(SwitchOutcome, quote, lines, term_start, term_end)
     if preview:
-        return SwitchOutcome(quote, lines)
+        return outcome()
+    lock(session, subscription)
+    superseded = tuple(
+        withdraw_switch_orders(session, subscription, actor, now, "superseded by a new switch")
+    )
+    if renewing:
+        subscription.scheduled_items = items_list(wanted) if wanted != current else None
+        record_event(
+            session,
+            subscription,
+            actor,
+            subscription.status,
+            f"change for the renewal on {term_start.isoformat()}: {wanted}",
+            now,
+        )
+        session.add(subscription)
+        return outcome(scheduled=True, superseded=superseded)
     if quote.kind == "downgrade":
         subscription.scheduled_items = items_list(wanted)
         record_event(
@@ -256,7 +429,7 @@ def request_switch(
             now,
         )
         session.add(subscription)
-        return SwitchOutcome(quote, lines, scheduled=True)
+        return outcome(scheduled=True, superseded=superseded)
     withdrawn = subscription.scheduled_items is not None
     subscription.scheduled_items = None  # an upgrade withdraws a scheduled downgrade (R19)
     if withdrawn:
@@ -264,12 +437,12 @@ def request_switch(
             session, subscription, actor, subscription.status, "scheduled downgrade withdrawn", now
         )
     if quote.kind == "unchanged" or quote.setup_fee.amount == 0:
-        if wanted != items_dict(subscription.items):
+        if wanted != current:
             apply_items(
                 session, settings, subscription, wanted, quote.new_recurring.amount, actor, now
             )
         session.add(subscription)
-        return SwitchOutcome(quote, lines, applied=True)
+        return outcome(applied=True, superseded=superseded)
     order = open_order(
         session,
         status=OrderStatus.PENDING,
@@ -297,6 +470,7 @@ def request_switch(
             quantity=1,
             unit_price=quote.setup_fee.amount,
             total=quote.setup_fee.amount,
+            detail=_fee_detail(enabled, current, wanted, quote, term_end),
         )
     )
     record_event(
@@ -308,7 +482,31 @@ def request_switch(
         now,
     )
     session.flush()
-    return SwitchOutcome(quote, lines, order=order)
+    return outcome(order=order, superseded=superseded)
+
+
+def _fee_detail(
+    enabled: EnabledPlugins,
+    current: dict[str, int],
+    wanted: dict[str, int],
+    quote: SwitchQuote,
+    term_end: date,
+) -> dict[str, Any]:
+    """What the setup-fee line stands for (R19), stored with it: rendered by line_text."""
+    skus = dict.fromkeys([*current, *wanted])
+    return setup_fee_detail(
+        {
+            sku: (enabled.products[sku].name, current.get(sku, 0), wanted.get(sku, 0))
+            for sku in skus
+            if sku in enabled.products
+        },
+        quote.effective_at,
+        term_end,
+        quote.days_left,
+        quote.days_in_term,
+        quote.current_recurring.amount,
+        quote.new_recurring.amount,
+    )
 
 
 def withdraw_downgrade(
@@ -346,7 +544,8 @@ def apply_items(
     subscription.updated_at = now
     session.add(subscription)
     licence = session.get(Licence, subscription.licence_id)
-    assert licence is not None and subscription.term_end is not None
+    if licence is None or subscription.term_end is None:
+        raise refuse_switch("inactive")  # a subscription without licence or term: support
     activate(
         session,
         licence,
@@ -363,7 +562,8 @@ def apply_items(
 def apply_paid_switch(session: Session, settings: Settings, order: Order, now: datetime) -> None:
     """A paid setup fee: the upgrade applies at once, prorated from the day it was quoted."""
     subscription = session.get(Subscription, order.subscription_id)
-    assert subscription is not None and order.switch_items is not None
+    if subscription is None or order.switch_items is None:
+        raise refuse_switch("inactive")
     apply_items(
         session,
         settings,

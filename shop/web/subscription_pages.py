@@ -11,21 +11,31 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session, select
 
 from shop.catalog.products import N_
+from shop.catalog.rates import current_rates
 from shop.errors import ShopError
 from shop.i18n import Translator
 from shop.money import Money
-from shop.orders.notifications import notify
+from shop.orders.line_text import line_text
+from shop.orders.models import Order
+from shop.orders.notifications import notify, notify_cancelled
+from shop.orders.payments import order_lines
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
+from shop.subscriptions.proration import fee_formula
 from shop.subscriptions.service import (
     SWITCH_REASONS,
     SwitchOutcome,
     items_dict,
     main_product,
+    next_renewal_total,
+    open_switch_order,
     request_switch,
+    subscriber_name,
     switch_refusal,
     withdraw_downgrade,
+    withdraw_open_switch,
 )
+from shop.subscriptions.switch_text import explanation
 from shop.web.api.subscriptions import cancel_subscription
 from shop.web.deps import Db, Enabled, Shop, ShopDep, T, mail_queued
 from shop.web.pages import buyer_choice, render_page
@@ -49,26 +59,52 @@ def by_token(session: Session, token: str) -> Subscription:
 
 
 def _context(
-    session: Session, enabled: EnabledPlugins, subscription: Subscription, t: Translator
+    session: Session,
+    shop: Shop,
+    enabled: EnabledPlugins,
+    subscription: Subscription,
+    t: Translator,
 ) -> dict[str, Any]:
-    refusal = switch_refusal(session, enabled, subscription)
+    installed = shop.plugins.everything
+    refusal = switch_refusal(session, enabled, subscription, shop.clock.today(), installed)
     main = main_product(enabled, subscription)
     current = items_dict(subscription.items)
     addons = [
         enabled.products[sku] for sku in (main.addons if main else ()) if sku in enabled.products
     ]
+    renewal = next_renewal_total(enabled, subscription, current_rates(session))
     return {
         "subscription": subscription,
-        "main": main,
+        "main": main or main_product(installed, subscription),
         "addons": addons,
         "current": current,
         "scheduled": items_dict(subscription.scheduled_items)
         if subscription.scheduled_items is not None
         else None,
-        "products": enabled.products,
+        # Names of everything installed: a line the operator disabled is still named.
+        "products": installed.products,
         "status_label": STATUS_LABELS.get(subscription.status, subscription.status),
         "refusal": t.gettext(SWITCH_REASONS[refusal]) if refusal else None,
+        "next_renewal": t.money(renewal) if renewal is not None else None,
+        "open_switch": _open_switch(session, subscription, t),
         "money": lambda amount: Money.of(amount, subscription.currency),
+    }
+
+
+def _open_switch(
+    session: Session, subscription: Subscription, t: Translator
+) -> dict[str, Any] | None:
+    """The unpaid upgrade, as the subscription and switch pages show it (R19)."""
+    order: Order | None = open_switch_order(session, subscription)
+    if order is None:
+        return None
+    lines = order_lines(session, order)
+    return {
+        "order": order,
+        "what": [line_text(line, order.currency, t) for line in lines],
+        "fee": t.money(Money.of(order.total, order.currency)),
+        "expires": t.date(order.expires_at.date(), "long") if order.expires_at else None,
+        "url": f"/{t.locale}/orders/{order.token}",
     }
 
 
@@ -90,14 +126,15 @@ def subscription_page(
         shop,
         t,
         buyer_choice(request, shop, enabled, t),
-        **_context(db, enabled, subscription, t),
+        **_context(db, shop, enabled, subscription, t),
     )
 
 
 def _wanted(subscription: Subscription, enabled: EnabledPlugins, form: Any) -> list[dict[str, Any]]:
     """The totals the subscriber typed (R18); the base product stays."""
     main = main_product(enabled, subscription)
-    assert main is not None
+    if main is None:  # a line not on offer: request_switch refuses it with the reason
+        return list(subscription.items)
     items: list[dict[str, Any]] = [{"sku": main.sku, "quantity": 1}]
     current = items_dict(subscription.items)
     for sku in main.addons:
@@ -116,6 +153,15 @@ def _preview_json(outcome: SwitchOutcome, t: Translator) -> dict[str, Any]:
         "kind": quote.kind,
         "setup_fee": t.money(quote.setup_fee),
         "fee_waived": quote.fee_waived,
+        "current_recurring_total": t.money(quote.current_recurring),
+        "new_recurring_total": t.money(quote.new_recurring),
+        "days_left": quote.days_left,
+        "days_in_term": quote.days_in_term,
+        "days": t.gettext(
+            N_("%(left)s of %(total)s"), left=quote.days_left, total=quote.days_in_term
+        ),
+        "formula": fee_formula(quote),
+        "explanation": explanation(outcome, t),
         "next_renewal_total": t.money(quote.next_renewal_total),
         "effective_at": t.date(quote.effective_at, "long"),
         "lines": {line.sku: t.money(line.recurring) for line in outcome.lines},
@@ -142,6 +188,7 @@ def _preview(
             actor="customer",
             today=shop.clock.today(),
             now=shop.clock.now(),
+            installed=shop.plugins.everything,
         )
     except ShopError as problem:
         return None, t.gettext(problem.detail, **problem.params)
@@ -161,7 +208,7 @@ def switch_page(
 ) -> Template:
     """New totals per item with the setup fee, the next renewal and when it applies."""
     subscription = by_token(db, token)
-    context = _context(db, enabled, subscription, t)
+    context = _context(db, shop, enabled, subscription, t)
     preview, error = None, None
     if context["refusal"] is None:
         preview, error = _preview(db, shop, enabled, t, subscription, request.query_params)
@@ -222,6 +269,7 @@ def switch_apply(
                 actor="customer",
                 today=shop.clock.today(),
                 now=now,
+                installed=shop.plugins.everything,
             )
             if outcome.order is not None:
                 notify(db, shop.templates, enabled, shop.settings, outcome.order, now)
@@ -235,7 +283,7 @@ def switch_apply(
             preview=None,
             error=t.gettext(problem.detail, **problem.params),
             wanted={k: v for k, v in data.items()},
-            **_context(db, enabled, subscription, t),
+            **_context(db, shop, enabled, subscription, t),
         )
         page.status_code = 422
         return page
@@ -252,10 +300,88 @@ def switch_withdraw(db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[
     return Redirect(f"/{lang}/subscriptions/{token}")
 
 
+def _confirm_page(
+    request: Request[Any, Any, Any],
+    db: Session,
+    shop: Shop,
+    enabled: EnabledPlugins,
+    t: Translator,
+    subscription: Subscription,
+    what: str,
+) -> Template:
+    """The step between the button and the change: say what happens, ask to confirm."""
+    return render_page(
+        "pages/subscription_confirm.html",
+        request,
+        shop,
+        t,
+        buyer_choice(request, shop, enabled, t),
+        what=what,
+        **_context(db, shop, enabled, subscription, t),
+    )
+
+
+@get("/{lang:str}/subscriptions/{token:str}/switch-order/confirm-withdraw", sync_to_thread=True)
+@transaction
+def switch_order_withdraw_confirm(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    token: FromPath[str],
+) -> Template:
+    """Asks before withdrawing the upgrade that waits for payment."""
+    return _confirm_page(request, db, shop, enabled, t, by_token(db, token), "withdraw")
+
+
+@post("/{lang:str}/subscriptions/{token:str}/switch-order/withdraw", sync_to_thread=True)
+@transaction
+def switch_order_withdraw(
+    db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]
+) -> Redirect:
+    """Withdraw the unpaid upgrade: its order is cancelled (and its payment voided)."""
+    withdraw_open_switch(db, by_token(db, token), "customer", shop.clock.now())
+    return Redirect(f"/{lang}/subscriptions/{token}")
+
+
+@get("/{lang:str}/subscriptions/{token:str}/confirm-cancel", sync_to_thread=True)
+@transaction
+def subscription_cancel_confirm(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    token: FromPath[str],
+) -> Template:
+    """Asks before cancelling (R10): until when the paid term runs, that nothing is refunded."""
+    return _confirm_page(request, db, shop, enabled, t, by_token(db, token), "cancel")
+
+
 @post("/{lang:str}/subscriptions/{token:str}/cancel", sync_to_thread=True)
 @transaction
 def subscription_cancel(
-    db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    lang: FromPath[str],
+    token: FromPath[str],
 ) -> Redirect:
-    cancel_subscription(db, by_token(db, token), "customer", shop.clock.now())
+    """The confirmed cancellation, with its confirmation mail."""
+    subscription = by_token(db, token)
+    now = shop.clock.now()
+    cancel_subscription(db, subscription, "customer", now)
+    notify_cancelled(
+        shop.templates,
+        db,
+        shop.plugins.everything,
+        shop.settings,
+        subscription,
+        subscriber_name(db, subscription),
+        now,
+    )
+    mail_queued(request)
     return Redirect(f"/{lang}/subscriptions/{token}")

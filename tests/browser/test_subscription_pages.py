@@ -104,3 +104,41 @@ def test_subscriber_raises_20_to_30_persons_and_later_downgrades(
     page.reload()
     expect(page.locator("#qty-persons-yearly")).to_have_text("10")
     expect(page.locator("#scheduled")).to_have_count(0)
+
+
+def test_r19_live_preview_explains_the_fee_and_the_open_switch_order_is_shown(
+    page: Page, live_server: str, order_token: str
+) -> None:
+    """The fee's computation follows what the subscriber types; the ordered, unpaid upgrade
+    then waits on the subscription page, to be paid or withdrawn after a confirmation."""
+    page.goto(f"{live_server}/de/orders/{order_token}")
+    page.click("#manage-subscription")
+    page.click("#upgrade-or-downgrade")
+
+    page.fill("#qty-persons-yearly", "30")
+    explanation = page.locator("#fee-explanation")
+    expect(explanation).to_contain_text("× 275 / 365")
+    expect(explanation).to_contain_text("= 45,21\xa0€")
+    expect(page.locator("#current-total")).to_have_text("610,00\xa0€")
+    expect(page.locator("#new-total")).to_have_text("670,00\xa0€")
+    expect(page.locator("#days")).to_have_text("275 von 365")
+    page.fill("#qty-persons-yearly", "40")  # live: the numbers follow the typing
+    expect(page.locator("#new-total")).to_have_text("730,00\xa0€")
+    expect(explanation).to_contain_text("= 90,41\xa0€")
+    page.fill("#qty-persons-yearly", "30")
+    expect(page.locator("#setup-fee")).to_have_text("45,21\xa0€")
+    page.click("#confirm-switch")
+
+    expect(page).to_have_url(re.compile(r"/de/orders/"))
+    expect(page.locator("tr[data-sku=setup-fee]")).to_contain_text(
+        "+10 × Zusätzliche Personen, 01.04.2025 – 01.01.2026, 275/365 von 60,00\xa0€"
+    )
+    page.click("#manage-subscription")
+    box = page.locator("#open-switch-order")
+    expect(box).to_contain_text("45,21\xa0€")
+    expect(box).to_contain_text("+10 × Zusätzliche Personen")
+    page.click("#withdraw-switch-order")
+    page.click("#confirm-withdraw")
+    expect(page).to_have_url(re.compile(r"/de/subscriptions/[^/]+$"))
+    expect(page.locator("#open-switch-order")).to_have_count(0)
+    expect(page.locator("#qty-persons-yearly")).to_have_text("20")

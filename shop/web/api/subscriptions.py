@@ -13,30 +13,41 @@ from litestar.params import FromPath, JSONBody
 from sqlmodel import Session
 
 from shop.catalog.products import N_
+from shop.catalog.rates import current_rates
 from shop.errors import ShopError
 from shop.i18n import Translator
 from shop.money import Money
-from shop.orders.notifications import notify
+from shop.orders.notifications import notify, notify_cancelled
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription, SubscriptionStatus
+from shop.subscriptions.proration import fee_formula
 from shop.subscriptions.service import (
     SWITCH_REASONS,
     SwitchOutcome,
     events,
+    next_renewal_total,
+    open_switch_order,
+    refuse_switch,
     request_switch,
     set_status,
+    subscriber_name,
     switch_refusal,
     withdraw_downgrade,
 )
+from shop.subscriptions.switch_text import explanation
 from shop.web.api.orders import order_json
 from shop.web.deps import Db, Enabled, Operator, Shop, ShopDep, T, mail_queued, provide_operator
 from shop.web.transaction import transaction
 
 
 def subscription_json(
-    session: Session, subscription: Subscription, enabled: EnabledPlugins, t: Translator
+    session: Session, subscription: Subscription, enabled: EnabledPlugins, shop: Shop, t: Translator
 ) -> dict[str, Any]:
-    refusal = switch_refusal(session, enabled, subscription)
+    refusal = switch_refusal(
+        session, enabled, subscription, shop.clock.today(), shop.plugins.everything
+    )
+    renewal = next_renewal_total(enabled, subscription, current_rates(session))
+    open_order = open_switch_order(session, subscription)
     return {
         "id": subscription.id,
         "status": subscription.status,
@@ -54,6 +65,12 @@ def subscription_json(
             else None
         ),
         "recurring_total": Money.of(subscription.recurring_total, subscription.currency).to_json(),
+        # What the next renewal charges (a scheduled change included); None: no renewal.
+        "next_renewal_total": renewal.to_json() if renewal is not None else None,
+        # The unpaid upgrade (at most one, R19): pay it at its order page or withdraw it.
+        "open_switch_order": order_json(session, open_order, enabled, shop.settings, t)
+        if open_order is not None
+        else None,
         "licence_id": subscription.licence_id,
         "can_switch": refusal is None,
         "reason": refusal,
@@ -72,8 +89,13 @@ def switch_json(
         "fee_waived": quote.fee_waived,
         "days_left": quote.days_left,
         "days_in_term": quote.days_in_term,
+        "term_start": outcome.term_start.isoformat(),
+        "term_end": outcome.term_end.isoformat(),
+        "formula": fee_formula(quote),
+        "explanation": explanation(outcome, t),
         "effective_at": quote.effective_at.isoformat(),
         "current_recurring_total": quote.current_recurring.to_json(),
+        "new_recurring_total": quote.new_recurring.to_json(),
         "next_renewal_total": quote.next_renewal_total.to_json(),
         "lines": [
             {
@@ -102,11 +124,16 @@ def subscription_by_id(session: Session, subscription_id: int) -> Subscription:
 @get("/{subscription_id:int}", sync_to_thread=True)
 @transaction
 def get_subscription(
-    db: Db, enabled: Enabled, t: T, operator: Operator, subscription_id: FromPath[int]
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    operator: Operator,
+    subscription_id: FromPath[int],
 ) -> dict[str, Any]:
     """A subscription, whether it can switch and why not, and its history."""
     subscription = subscription_by_id(db, subscription_id)
-    body = subscription_json(db, subscription, enabled, t)
+    body = subscription_json(db, subscription, enabled, shop, t)
     body["events"] = [
         {
             "at": e.at.isoformat(),
@@ -146,6 +173,7 @@ def switch_subscription(
         actor="operator",
         today=shop.clock.today(),
         now=now,
+        installed=shop.plugins.everything,
     )
     if outcome.order is not None:
         notify(db, shop.templates, enabled, shop.settings, outcome.order, now)
@@ -166,7 +194,7 @@ def withdraw_scheduled_change(
     """Withdraw a scheduled downgrade before the renewal (R20)."""
     subscription = subscription_by_id(db, subscription_id)
     withdraw_downgrade(db, subscription, "operator", shop.clock.now())
-    return subscription_json(db, subscription, enabled, t)
+    return subscription_json(db, subscription, enabled, shop, t)
 
 
 def cancel_subscription(session: Session, subscription: Subscription, actor: str, now: Any) -> None:
@@ -184,9 +212,7 @@ def cancel_subscription(session: Session, subscription: Subscription, actor: str
         )
         return
     if subscription.status != SubscriptionStatus.ACTIVE:
-        raise ShopError(409, "switch_not_allowed", SWITCH_REASONS["inactive"]).with_reason(
-            "inactive"
-        )
+        raise refuse_switch("inactive")
     set_status(
         session,
         subscription,
@@ -200,6 +226,7 @@ def cancel_subscription(session: Session, subscription: Subscription, actor: str
 @post("/{subscription_id:int}/cancel", sync_to_thread=True, status_code=200)
 @transaction
 def cancel(
+    request: Request[Any, Any, Any],
     db: Db,
     shop: ShopDep,
     enabled: Enabled,
@@ -207,9 +234,21 @@ def cancel(
     operator: Operator,
     subscription_id: FromPath[int],
 ) -> dict[str, Any]:
+    """Cancel (R10); the subscriber gets the confirmation mail as from their page."""
     subscription = subscription_by_id(db, subscription_id)
-    cancel_subscription(db, subscription, "operator", shop.clock.now())
-    return subscription_json(db, subscription, enabled, t)
+    now = shop.clock.now()
+    cancel_subscription(db, subscription, "operator", now)
+    notify_cancelled(
+        shop.templates,
+        db,
+        shop.plugins.everything,
+        shop.settings,
+        subscription,
+        subscriber_name(db, subscription),
+        now,
+    )
+    mail_queued(request)
+    return subscription_json(db, subscription, enabled, shop, t)
 
 
 subscriptions_router = Router(
