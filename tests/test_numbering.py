@@ -8,24 +8,29 @@ says so on its PDF.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pypdf
 import pytest
+from alembic import command
 from litestar.testing import TestClient
 from live import SHOP, environment_of, shop_process
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from shop.app import create_app
-from shop.db import make_engine
+from shop.db import alembic_config, make_engine, migrate
 from shop.demo import insert_due_subscriptions
 from shop.orders.models import Order
+from shop.orders.numbers import issue_invoice_number
 from shop.settings import Settings
 
 ANSWER_WITHIN = 30.0
@@ -227,3 +232,60 @@ def test_r8_cancelled_order_pdf_says_cancelled(
     # Nothing is asked for: no amount due, no payment instructions.
     due = {"en": "Amount due", "de": "Offener Betrag", "nl": "Te betalen"}[lang]
     assert due in open_pdf and due not in pdf
+
+
+def test_r8_the_migration_numbers_existing_orders_per_series(tmp_path: Path) -> None:
+    """Orders from before the series get numbers in order: a quote number for every order
+    saved as a quote, an invoice number for every order that was to be paid."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0006")
+    old = sqlite3.connect(tmp_path / "old.db")
+    when = "2025-04-01 09:00:00.000000"
+    columns = "number, token, status, kind, email, name, country, locale, currency, total,"
+    columns += " paid_amount, payment_method, created_at, valid_until"
+    rows = [  # number, status, paid, saved as a quote?
+        (1, "paid", "10", False),
+        (2, "expired", "0", True),  # a quote that expired: no invoice
+        (3, "pending", "0", False),
+        (4, "paid", "10", True),  # a quote that was paid
+        (5, "quote", "0", True),
+        (6, "cancelled", "0", False),  # an invoice cancelled keeps its number
+        (7, "expired", "5", True),  # a quote paid in part, then expired
+    ]
+    with old:
+        old.executemany(
+            f"INSERT INTO shop_order ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (n, f"t{n}", status, "new", f"b{n}@x.org", "B", "DE", "en", "EUR", "10",
+                 paid, "bank_transfer", when, when if quote else None)
+                for n, status, paid, quote in rows
+            ],
+        )  # fmt: skip
+        old.execute("UPDATE number_sequence SET last = 7 WHERE name = 'order'")
+    old.close()
+
+    migrate(url)
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            stored = session.exec(select(Order).order_by(col(Order.number))).all()
+            numbered = [(o.number, o.quote_number, o.invoice_number) for o in stored]
+            sequences = dict(session.execute(text("SELECT name, last FROM number_sequence")).all())
+            quote = session.exec(select(Order).where(Order.number == 5)).one()
+            quote.status = "pending"
+            issue_invoice_number(session, quote, quote.created_at)
+            session.commit()
+            assert quote.invoice_number == 6  # the series goes on where the migration left it
+    finally:
+        engine.dispose()
+    assert numbered == [
+        (1, None, 1),
+        (2, 1, None),
+        (3, None, 2),
+        (4, 2, 3),
+        (5, 3, None),
+        (6, None, 4),
+        (7, 4, 5),
+    ]
+    assert sequences == {"order": 7, "quote": 4, "invoice": 5}
