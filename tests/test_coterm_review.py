@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from io import BytesIO
 from typing import Any
 
+import pypdf
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,6 +87,11 @@ def licence_of(client: TestClient, admin: dict[str, str], email: str) -> dict[st
     return licence  # type: ignore[no-any-return]
 
 
+def pdf_text(client: TestClient, order: dict[str, Any]) -> str:
+    pdf = client.get(f"/api/v1/orders/{order['token']}/document.pdf").content
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages)
+
+
 def mails_to(client: TestClient, admin: dict[str, str], email: str) -> list[dict[str, Any]]:
     answer = client.get("/api/v1/admin/outbox", params={"to": email}, headers=admin)
     return answer.json()["messages"]  # type: ignore[no-any-return]
@@ -111,6 +118,7 @@ def test_r27_flagged_quote_not_payable_until_accepted(
         }
         page = client.get(f"/de/orders/{quote['token']}")
         assert 'id="under-review"' in page.text and 'id="instructions"' not in page.text
+        assert "IN PRÜFUNG" in pdf_text(client, quote)
         [mail] = [m for m in mails_to(client, admin, "it@example.com") if m["kind"] == "quote"]
         assert "prüft" in mail["text"]  # the quote mail says it is reviewed first
 
@@ -131,6 +139,7 @@ def test_r27_flagged_quote_not_payable_until_accepted(
         assert accepted.json()["order"]["under_review"] is False
         assert accepted.json()["order"]["payment"]["instructions"]  # now it can be paid
         assert client.get("/api/v1/admin/reviews", headers=admin).json()["reviews"] == []
+        assert "IN PRÜFUNG" not in pdf_text(client, quote)
         again = client.post(
             f"/api/v1/admin/reviews/{quote['number']}", json={"decision": "reject"}, headers=admin
         )

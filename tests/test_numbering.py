@@ -186,6 +186,7 @@ def test_r8_a_paid_quote_becomes_an_invoice_with_the_next_number(
     reader = pypdf.PdfReader(BytesIO(after.content))
     assert reader.metadata is not None and reader.metadata.title == "Invoice INV-2"
     assert "Amount due" in text_of(after.content)
+    assert "Quote number" in text_of(after.content) and "Q-1" in text_of(after.content)
 
 
 def test_r8_renewal_orders_take_invoice_numbers_in_one_batch(seeded: Settings) -> None:

@@ -96,7 +96,9 @@ class OrderDocument:
     payment_instructions: tuple[str, ...]  # already translated, order number as reference
     exchange_rate_note: str | None  # R14: the frozen rate, already translated
     order_number: str | None = None
+    quote_number: str | None = None  # on an invoice: the quote it came from
     closed: Literal["cancelled", "expired"] | None = None
+    under_review: bool = False  # R27: a quote an operator must accept before it is paid
 
     @property
     def due(self) -> Money:
@@ -171,6 +173,10 @@ def _stamp(doc: OrderDocument, t: Translator) -> tuple[str, str] | None:
         return t.gettext("Cancelled"), t.gettext(
             "This invoice was cancelled as it stayed unpaid; nothing is due."
         )
+    if doc.under_review:
+        return t.gettext("Under review"), t.gettext(
+            "This quote is being reviewed by our team; it can be paid once accepted."
+        )
     return None
 
 
@@ -190,6 +196,8 @@ def _header(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
     """Seller top left; title, number, dates and PO number top right."""
     title, number_label, date_label = _titles(doc.kind, t)
     facts = [(number_label, doc.number), (date_label, t.date(doc.issued_on, "long"))]
+    if doc.quote_number and doc.kind == "invoice":
+        facts.append((t.gettext("Quote number"), doc.quote_number))
     if doc.order_number:
         facts.append((t.gettext("Order number"), doc.order_number))
     if doc.valid_until is not None:

@@ -19,6 +19,7 @@ from shop.money import Money
 from shop.orders.models import Order, OrderStatus
 from shop.orders.numbers import invoice_reference, quote_reference
 from shop.orders.payments import order_lines, start_payment
+from shop.orders.review import awaiting_review
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.plugins.state import enabled_view
 from shop.settings import Settings
@@ -86,6 +87,8 @@ def order_document(
         kind=kind,
         number=document_number(order, kind),
         order_number=str(order.number),
+        quote_number=quote_reference(order),
+        under_review=awaiting_review(order),
         closed=CLOSED.get(order.status),
         issued_on=today,
         valid_until=order.valid_until.date() if order.valid_until and kind == QUOTE else None,
