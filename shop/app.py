@@ -27,6 +27,7 @@ from shop.plugins.state import EnabledCache
 from shop.private_files import secret_from_file
 from shop.settings import Settings
 from shop.web.api.admin import admin_router
+from shop.web.api.admin_reviews import admin_reviews_router
 from shop.web.api.licences import licences_router
 from shop.web.api.orders import (
     cancel_by_buyer,
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         create_trial,
         licence_public_key,
         admin_router,
+        admin_reviews_router,
         subscriptions_router,
         licences_router,
         create_static_files_router(

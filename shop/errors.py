@@ -36,6 +36,8 @@ TITLES = {
     "provider_unavailable": N_("Payment provider unavailable"),
     "busy": N_("Busy"),
     "idempotency_key_reused": N_("Idempotency-Key already used"),
+    "review_pending": N_("Under review"),
+    "not_under_review": N_("Not under review"),
 }
 
 

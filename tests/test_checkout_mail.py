@@ -92,8 +92,9 @@ def test_order_and_payment_mails_arrive_over_smtp_in_german(
         assert "IBAN" in text
         assert "PO-42" in text
         [attachment] = list(received.iter_attachments())
-        assert attachment.get_filename() == f"Rechnung-{order['number']}.pdf"
-        assert title_of(received) == f"Rechnung {order['number']}"
+        # R8: the invoice carries its number from the invoice series
+        assert attachment.get_filename() == f"Rechnung-INV-{order['invoice_number']}.pdf"
+        assert title_of(received) == f"Rechnung INV-{order['invoice_number']}"
         pdf = pdf_of(received)
         assert pdf.trailer["/Root"]["/Lang"] == "de"
         assert "PO-42" in pdf.pages[0].extract_text()
@@ -130,9 +131,9 @@ def test_a_dutch_quote_is_mailed_with_the_quote_in_dutch(
     url, collector = smtp
     with TestClient(app=create_app(replace(seeded, smtp_url=url))) as client:
         created = client.post("/api/v1/orders", json=QUOTE, headers={"Accept-Language": "nl"})
-        number = created.json()["order"]["number"]
+        number = created.json()["order"]["quote_number"]
     [received] = collector.messages()
-    assert title_of(received) == f"Offerte {number}"
+    assert title_of(received) == f"Offerte Q-{number}"  # R8: the quote series
     assert pdf_of(received).trailer["/Root"]["/Lang"] == "nl"
     [stored] = stored_mails(seeded)
     assert (stored.document_kind, stored.attachment) == ("quote", None)
@@ -143,14 +144,14 @@ def test_without_smtp_the_mails_wait_in_the_outbox(
 ) -> None:
     created = client.post("/api/v1/orders", json=QUOTE, headers={"Accept-Language": "nl"})
     assert created.status_code == 201
-    number = created.json()["order"]["number"]
+    number = created.json()["order"]["quote_number"]
     [message] = client.get("/api/v1/admin/outbox", headers=admin).json()["messages"]
     assert message["kind"] == "quote"
     assert message["sent_at"] is None
     assert (message["status"], message["attempts"]) == ("pending", 0)
     assert message["next_attempt_at"] == NOW.isoformat()
     assert message["locale"] == "nl"
-    assert message["attachment"] == f"Offerte-{number}.pdf"
+    assert message["attachment"] == f"Offerte-Q-{number}.pdf"
 
 
 def test_the_checkout_draws_no_pdf_the_sending_draws_it_once(
@@ -165,7 +166,7 @@ def test_the_checkout_draws_no_pdf_the_sending_draws_it_once(
 
     monkeypatch.setattr(shop.orders.documents, "render_pdf", counting)
     with TestClient(app=create_app(seeded)) as client:  # no SMTP: the mail waits
-        number = client.post("/api/v1/orders", json=ORDER).json()["order"]["number"]
+        number = client.post("/api/v1/orders", json=ORDER).json()["order"]["invoice_number"]
     assert drawn == []
     [stored] = stored_mails(seeded)
     assert (stored.document_kind, stored.attachment) == ("invoice", None)
@@ -178,8 +179,8 @@ def test_the_checkout_draws_no_pdf_the_sending_draws_it_once(
         report = send_due_mail(engine, plugins, replace(seeded, smtp_url=url), clock)
     finally:
         engine.dispose()
-    assert report.sent == 1 and drawn == [str(number)]
-    assert title_of(collector.messages()[0]) == f"Invoice {number}"
+    assert report.sent == 1 and drawn == [f"INV-{number}"]
+    assert title_of(collector.messages()[0]) == f"Invoice INV-{number}"
 
 
 def test_the_operator_sees_a_mail_retried_and_then_given_up(
@@ -261,9 +262,8 @@ def test_the_job_runner_mails_renewal_invoices_drawn_as_it_sends(
     assert first.exit_code == 0, first.output
     assert "Sent 2 e-mail(s); 0 to be retried, 0 given up." in first.output
 
-    numbers = sorted(int(m.order_number or 0) for m in stored_mails(seeded))
     titles = sorted(title_of(mail) for mail in collector.messages())
-    assert titles == [f"Rechnung {number}" for number in numbers]
+    assert titles == ["Rechnung INV-1", "Rechnung INV-2"]  # renewals are invoices (R8)
     assert all(m.attachment is None and m.status == "sent" for m in stored_mails(seeded))
 
     again = CliRunner().invoke(main, ["jobs", "run"], env=env)

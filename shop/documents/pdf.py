@@ -43,6 +43,7 @@ LEFT = MARGIN + FRAME_PADDING
 RIGHT = A4[0] - MARGIN - FRAME_PADDING
 CONTENT_WIDTH = RIGHT - LEFT
 MUTED = colors.HexColor("#555555")
+ALERT = colors.HexColor("#B00020")
 RULE = colors.HexColor("#BBBBBB")
 
 # Spaces Babel may emit that Vera has no glyph for; shown as the no-break space it does have.
@@ -74,7 +75,11 @@ class DocumentLine:
 
 @dataclass(frozen=True)
 class OrderDocument:
-    """Everything a quote or invoice shows, as plain values filled by the order code."""
+    """Everything a quote or invoice shows, as plain values filled by the order code.
+
+    ``number`` is the document's own, from its series (R8: ``Q-17``, ``INV-42``);
+    ``order_number`` the order's, the reference a payment quotes. A ``closed`` document
+    (cancelled, or expired unpaid) says so in its head and asks for nothing."""
 
     kind: Literal["quote", "invoice"]
     number: str
@@ -91,6 +96,10 @@ class OrderDocument:
     payment_instructions: tuple[str, ...]  # already translated, order number as reference
     exchange_rate_note: str | None  # R14: the frozen rate, already translated
     payments: tuple[str, ...] = ()  # received: date, method label, amount; translated
+    order_number: str | None = None
+    quote_number: str | None = None  # on an invoice: the quote it came from
+    closed: Literal["cancelled", "expired"] | None = None
+    under_review: bool = False  # R27: a quote an operator must accept before it is paid
 
     @property
     def due(self) -> Money:
@@ -132,6 +141,9 @@ def _styles() -> dict[str, Any]:
             "amount_bold", parent=base, fontName=FONT_BOLD, alignment=TA_RIGHT, splitLongWords=0
         ),
         "title": ParagraphStyle("title", parent=base, fontName=FONT_BOLD, fontSize=20, leading=24),
+        "stamp": ParagraphStyle(
+            "stamp", parent=base, fontName=FONT_BOLD, fontSize=16, leading=20, textColor=ALERT
+        ),
         "heading": ParagraphStyle(
             "heading", parent=base, fontName=FONT_BOLD, fontSize=10.5, leading=14, spaceAfter=2
         ),
@@ -150,6 +162,25 @@ def _titles(kind: str, t: Translator) -> tuple[str, str, str]:
     return t.gettext("Invoice"), t.gettext("Invoice number"), t.gettext("Invoice date")
 
 
+def _stamp(doc: OrderDocument, t: Translator) -> tuple[str, str] | None:
+    """What a closed document says in its head, and below its totals."""
+    if doc.closed == "cancelled" and doc.kind == "quote":
+        return t.gettext("Cancelled"), t.gettext("This quote was cancelled; it cannot be paid.")
+    if doc.closed == "cancelled":
+        return t.gettext("Cancelled"), t.gettext("This invoice was cancelled; nothing is due.")
+    if doc.closed == "expired" and doc.kind == "quote":
+        return t.gettext("Expired"), t.gettext("This quote has expired; it cannot be paid.")
+    if doc.closed == "expired":
+        return t.gettext("Cancelled"), t.gettext(
+            "This invoice was cancelled as it stayed unpaid; nothing is due."
+        )
+    if doc.under_review:
+        return t.gettext("Under review"), t.gettext(
+            "This quote is being reviewed by our team; it can be paid once accepted."
+        )
+    return None
+
+
 def _party(party: Party, t: Translator, s: dict[str, Any]) -> list[Any]:
     """A seller or buyer block: organisation first, as on a letterhead; blank fields left out."""
     first, *rest = [name for name in (party.organisation, party.name) if name] or [""]
@@ -166,6 +197,10 @@ def _header(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
     """Seller top left; title, number, dates and PO number top right."""
     title, number_label, date_label = _titles(doc.kind, t)
     facts = [(number_label, doc.number), (date_label, t.date(doc.issued_on, "long"))]
+    if doc.quote_number and doc.kind == "invoice":
+        facts.append((t.gettext("Quote number"), doc.quote_number))
+    if doc.order_number:
+        facts.append((t.gettext("Order number"), doc.order_number))
     if doc.valid_until is not None:
         facts.append((t.gettext("Valid until"), t.date(doc.valid_until, "long")))
     if doc.po_number:
@@ -175,7 +210,11 @@ def _header(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
         colWidths=[48 * mm, 37 * mm],
         style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)],
     )
-    right = [Paragraph(_text(title), s["title"]), Spacer(1, 4 * mm), fact_table]
+    right = [Paragraph(_text(f"{title} {doc.number}"), s["title"])]
+    stamp = _stamp(doc, t)
+    if stamp is not None:
+        right.append(Paragraph(_text(stamp[0].upper()), s["stamp"]))
+    right += [Spacer(1, 4 * mm), fact_table]
     return Table(
         [[_party(doc.seller, t, s), right]],
         colWidths=[CONTENT_WIDTH - 85 * mm, 85 * mm],
@@ -220,11 +259,13 @@ def _lines_table(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
             ]
         )
     first_total = len(rows)
-    for label, amount, bold in (
+    totals = [
         (t.gettext("Total"), doc.total, False),
         (t.gettext("Amount paid"), doc.paid, False),
-        (t.gettext("Amount due"), doc.due, True),
-    ):
+    ]
+    if doc.closed is None:  # a closed document asks for nothing
+        totals.append((t.gettext("Amount due"), doc.due, True))
+    for label, amount, bold in totals:
         rows.append(
             [
                 "",
@@ -242,10 +283,8 @@ def _lines_table(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
                 ("LINEBELOW", (0, 1), (-1, first_total - 1), 0.3, RULE),
-                ("SPAN", (1, first_total), (2, first_total)),
-                ("SPAN", (1, first_total + 1), (2, first_total + 1)),
-                ("SPAN", (1, first_total + 2), (2, first_total + 2)),
-                ("LINEABOVE", (1, first_total + 2), (-1, first_total + 2), 0.8, colors.black),
+                *[("SPAN", (1, row), (2, row)) for row in range(first_total, len(rows))],
+                ("LINEABOVE", (1, len(rows) - 1), (-1, len(rows) - 1), 0.8, colors.black),
                 ("TOPPADDING", (0, 0), (-1, -1), 3),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
                 # Text lines up with the paragraphs above and below the table.
@@ -268,6 +307,10 @@ def _closing(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> list[Any]:
         received = [Paragraph(_text(t.gettext("Payments received")), s["heading"])]
         received += [Paragraph(_text(line), s["body"]) for line in doc.payments]
         flow += [KeepTogether(received), Spacer(1, 4 * mm)]
+    stamp = _stamp(doc, t)
+    if stamp is not None:
+        flow.append(Paragraph(_text(stamp[1]), s["bold"]))
+        return flow
     if doc.due.amount <= 0 and doc.kind == "invoice":
         flow.append(Paragraph(_text(t.gettext("Paid in full. Thank you.")), s["bold"]))
     elif doc.payment_instructions:

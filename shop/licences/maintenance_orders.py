@@ -76,11 +76,12 @@ def _order(
     sku: str,
     quantity: int,
     now: datetime,
+    status: OrderStatus = OrderStatus.PENDING,
     **fields: Any,
 ) -> Order:
     order = open_order(
         session,
-        status=OrderStatus.PENDING,
+        status=status,
         kind=kind,
         email=licence.email,
         name=first.name,
@@ -154,12 +155,12 @@ def order_maintenance(
         f"maintenance-{product.sku}",
         years,
         now,
+        # Priced after the operator's review (R27): a quote, with its quote number (R8).
+        status=OrderStatus.QUOTE if review else OrderStatus.PENDING,
         maintenance_until=new_end,
         review_reason=review,
+        coterm_with=coterm_with,
     )
-    if review:
-        order.status = OrderStatus.QUOTE  # priced after the operator's review (R27)
-        session.add(order)
     return order
 
 
@@ -230,3 +231,12 @@ def apply_paid_maintenance(
     activate(
         session, licence, settings, sku, {sku: 1}, tier_upgrade_maintenance(today), support, now
     )
+
+
+def yearly_maintenance_price(session: Session, enabled: EnabledPlugins, licence: Licence) -> Money:
+    """A year of the licence's maintenance at today's list price, in its first order's
+    currency, not yet rounded: a prorated price is rounded once, at its end (R15)."""
+    product = _perpetual(enabled, licence)
+    first = _first_order(session, licence)
+    price = _price(enabled, session, product, first)
+    return Money(price.amount * MAINTENANCE_SHARE, price.currency)

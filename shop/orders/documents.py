@@ -18,7 +18,9 @@ from shop.mail import Attachment, Documents, OutboxMessage
 from shop.money import Money
 from shop.orders.line_text import line_text, payment_label
 from shop.orders.models import Order, OrderStatus
+from shop.orders.numbers import invoice_reference, quote_reference
 from shop.orders.payments import order_lines, payments_of, start_payment
+from shop.orders.review import awaiting_review
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.plugins.state import enabled_view
 from shop.settings import Settings
@@ -27,11 +29,25 @@ DocumentKind = Literal["quote", "invoice"]
 QUOTE: DocumentKind = "quote"
 INVOICE: DocumentKind = "invoice"
 PDF = "application/pdf"
+# A closed order's document says so and asks for nothing (R8: its number stays taken).
+CLOSED: dict[str, Literal["cancelled", "expired"]] = {
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.EXPIRED: "expired",
+}
 
 
 def document_kind(order: Order) -> DocumentKind:
-    """A quote's document is the quote; any other order's is its invoice."""
-    return QUOTE if order.status == OrderStatus.QUOTE else INVOICE
+    """An order with an invoice number is its invoice; one without, its quote (R8)."""
+    return QUOTE if order.invoice_number is None and order.quote_number is not None else INVOICE
+
+
+def document_number(order: Order, kind: DocumentKind | None = None) -> str:
+    """The document's number as printed (``Q-17``, ``INV-42``), from its own series."""
+    if (kind or document_kind(order)) == QUOTE:
+        number = quote_reference(order)
+    else:
+        number = invoice_reference(order)
+    return number or str(order.number)  # an order from before the series (R8)
 
 
 def parse_document_kind(value: str) -> DocumentKind:
@@ -44,7 +60,7 @@ def parse_document_kind(value: str) -> DocumentKind:
 
 def document_filename(order: Order, t: Translator, kind: DocumentKind | None = None) -> str:
     name = t.gettext("Quote") if (kind or document_kind(order)) == QUOTE else t.gettext("Invoice")
-    return f"{name}-{order.number}.pdf"
+    return f"{name}-{document_number(order, kind)}.pdf"
 
 
 def order_document(
@@ -57,7 +73,9 @@ def order_document(
 ) -> OrderDocument:
     """What the PDF shows; ``kind`` ("quote" or "invoice") defaults to the order's state."""
     start = start_payment(order, enabled, settings, t, online=False)
-    today = order.created_at.date()
+    kind = kind or document_kind(order)
+    issued = order.invoice_issued_at if kind == INVOICE and order.invoice_issued_at else None
+    today = (issued or order.created_at).date()
     rate_note = None
     if order.exchange_rate is not None:
         rate_note = t.gettext(
@@ -67,10 +85,14 @@ def order_document(
             margin=f"{(order.exchange_margin or 0) * 100:.2f} %",
         )
     return OrderDocument(
-        kind=kind or document_kind(order),
-        number=str(order.number),
+        kind=kind,
+        number=document_number(order, kind),
+        order_number=str(order.number),
+        quote_number=quote_reference(order),
+        under_review=awaiting_review(order),
+        closed=CLOSED.get(order.status),
         issued_on=today,
-        valid_until=order.valid_until.date() if order.valid_until else None,
+        valid_until=order.valid_until.date() if order.valid_until and kind == QUOTE else None,
         locale=order.locale,
         seller=Party(
             name=settings.seller_name,

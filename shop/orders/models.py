@@ -72,7 +72,12 @@ class Order(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    number: int = Field(unique=True)
+    number: int = Field(unique=True)  # the order's own number: API, admin routes, providers
+    # The documents' gapless series (R8): a quote's number when saved, an invoice's when
+    # the order is placed to be paid (a quote: once accepted or paid). None: not issued.
+    quote_number: int | None = Field(default=None, unique=True)
+    invoice_number: int | None = Field(default=None, unique=True)
+    invoice_issued_at: datetime | None = None  # the invoice's date: when it got its number
     token: str = Field(max_length=64, unique=True)
     status: str = Field(max_length=16, index=True)
     kind: str = Field(max_length=16)
@@ -101,6 +106,10 @@ class Order(SQLModel, table=True):
     renewal_term_start: date | None = None  # renewals: the term this order pays for
     maintenance_until: date | None = None  # maintenance renewals: the new end (R24)
     review_reason: str | None = Field(default=None, max_length=300)  # e.g. co-terming (R27)
+    coterm_with: int | None = None  # co-terming: the licence id the buyer asked to align with
+    # An operator's decision on a flagged quote (R27); until then it takes no payment.
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = Field(default=None, max_length=100)
     # Renewals paid by a saved card: when the one automatic charge was tried (R21).
     charge_attempted_at: datetime | None = None
     # Renewals: when `shop jobs run` queued the invoice mail (R21).

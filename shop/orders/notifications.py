@@ -18,7 +18,9 @@ from shop.mail import DeliveryReport, DocumentLink, deliver_due, queue_mail, ren
 from shop.money import Money
 from shop.orders.documents import document_filename, document_kind, mail_documents
 from shop.orders.models import Order, OrderStatus
+from shop.orders.numbers import invoice_reference, quote_reference
 from shop.orders.payments import order_lines, payments_of, start_payment
+from shop.orders.review import awaiting_review
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription
@@ -66,6 +68,10 @@ def notify(
         "instructions": start.instructions if start else (),
         "licence": licence,
         "order_url": order_url(settings, order),
+        # R8: each document's number from its own series, as printed on the PDF.
+        "quote_number": quote_reference(order),
+        "invoice_number": invoice_reference(order),
+        "under_review": awaiting_review(order),
         "shop_name": settings.shop_name,
         "money": lambda amount: Money.of(Decimal(amount), order.currency),
         **extra,
@@ -130,6 +136,42 @@ def notify_cancelled(
         locale=subscription.locale,
         kind=SUBSCRIPTION_CANCELLED,
         now=now,
+    )
+
+
+def notify_review(
+    session: Session,
+    env: Environment,
+    enabled: EnabledPlugins,
+    settings: Settings,
+    order: Order,
+    now: datetime,
+) -> None:
+    """Tell the buyer the operator's decision on their flagged quote (R27), in their
+    language: accepted (with the quote as now priced, to pay), or rejected."""
+    if order.status == OrderStatus.QUOTE:
+        notify(session, env, enabled, settings, order, now, template="review_accepted")
+        return
+    t = Translator.for_locale(settings.locales_dir, order.locale)
+    mail = render_mail(
+        env,
+        "review_rejected",
+        t,
+        order=order,
+        quote_number=quote_reference(order) or str(order.number),
+        order_url=order_url(settings, order),
+        shop_name=settings.shop_name,
+    )
+    queue_mail(
+        session,
+        to=order.email,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        locale=order.locale,
+        kind="review_rejected",
+        now=now,
+        order_number=str(order.number),
     )
 
 

@@ -20,6 +20,8 @@ from shop.licences.models import Licence
 from shop.licences.service import activate, reserve_for_order
 from shop.money import Money, minor_unit, quantize
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus, Payment
+from shop.orders.numbers import issue_invoice_number
+from shop.orders.review import awaiting_review
 from shop.payments.methods import PaymentRequest, PaymentStart
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
@@ -86,7 +88,15 @@ def record_payment(
         raise ShopError(409, "order_closed", N_("This order is closed and takes no payment."))
     if order.status == OrderStatus.PAID:
         raise ShopError(409, "order_paid", N_("This order is already paid in full."))
+    if awaiting_review(order):
+        raise ShopError(
+            409,
+            "review_pending",
+            N_("This quote is being reviewed by our team; it can be paid once accepted."),
+        )
     lines = order_lines(session, order)
+    if order.status == OrderStatus.QUOTE:
+        issue_invoice_number(session, order, now)  # a quote paid becomes an invoice (R8)
     if order.status == OrderStatus.QUOTE and order.kind != OrderKind.NEW:
         order.status = OrderStatus.PENDING  # a reviewed maintenance quote (R27)
     if order.status == OrderStatus.QUOTE:
@@ -228,8 +238,8 @@ def start_payment(
     the quote and its PDF carry the bank details and postal address (R7, R12). With
     ``online=False`` (mails, documents) an online method is not asked to open a payment.
     """
-    if order.status not in (OrderStatus.PENDING, OrderStatus.QUOTE):
-        return None
+    if order.status not in (OrderStatus.PENDING, OrderStatus.QUOTE) or awaiting_review(order):
+        return None  # nothing to pay, or not yet: an operator reviews the quote (R27)
     request = payment_request(order, base_url or settings.public_url)
     method = enabled.payment_methods.get(order.payment_method)
     if method is not None:

@@ -38,7 +38,7 @@ from shop.licences.models import Licence, LicenceStatus
 from shop.mail.outbox import OutboxMessage
 from shop.orders.models import TO_INVOICE, Order, OrderKind, OrderLine, OrderStatus
 from shop.orders.notifications import RENEWAL_INVOICE
-from shop.orders.numbers import next_numbers
+from shop.orders.numbers import INVOICE_NUMBERS, next_numbers
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import (
     ON_HOLD,
@@ -268,10 +268,19 @@ def _renew(
     # while this batch writes its orders, lines and events.
     numbers = list(next_numbers(session, len(renewals)))
     numbered = list(zip(renewals, numbers, strict=True))
+    # Renewal orders are invoices at once (R8), their numbers from one increment as well.
+    invoices = next_numbers(session, len(renewals), INVOICE_NUMBERS)
     order_ids = _insert(
         session,
         ORDERS,
-        [_renewal_order(renewal, number, now) for renewal, number in numbered],
+        [
+            {
+                **_renewal_order(renewal, number, now),
+                "invoice_number": invoice,
+                "invoice_issued_at": now,
+            }
+            for (renewal, number), invoice in zip(numbered, invoices, strict=True)
+        ],
         returning=ORDERS.c.id,
     )
     _insert(

@@ -22,7 +22,9 @@ from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
+from shop.orders.numbers import invoice_reference, quote_reference
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.orders.review import awaiting_review
 from shop.payments.methods import failure_reason
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
@@ -253,6 +255,9 @@ def order_page(
         if failed and order.status == OrderStatus.PENDING
         else None,
         "status_label": STATUS_LABELS[OrderStatus(order.status)],
+        "quote_number": quote_reference(order),
+        "invoice_number": invoice_reference(order),
+        "under_review": awaiting_review(order),
         "money": lambda amount: Money.of(amount, order.currency),
         "licence": licence if order.status == OrderStatus.PAID else None,
         "document_url": f"/api/v1/orders/{order.token}/document.pdf",

@@ -1,6 +1,6 @@
 """order lines explain themselves: a setup fee's period and fraction
 
-Revision ID: 0007_line_detail
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 23:10:00.000000
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0007_line_detail'
+revision: str = '0007'
 down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -23,6 +23,7 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.orders.review import awaiting_review
 from shop.payments.methods import PaymentStart
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
@@ -45,8 +46,11 @@ def order_json(
     licence = session.get(Licence, order.licence_id) if order.licence_id else None
     return {
         "number": order.number,
+        "quote_number": order.quote_number,  # R8: each document's own gapless series
+        "invoice_number": order.invoice_number,
         "token": order.token,
         "status": order.status,
+        "under_review": awaiting_review(order),  # R27: not payable until accepted
         "kind": order.kind,
         "email": order.email,
         "name": order.name,
