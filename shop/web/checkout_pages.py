@@ -22,8 +22,9 @@ from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
-from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.orders.payments import order_lines, outstanding, payments_of
 from shop.payments.methods import failure_reason
+from shop.payments.opening import open_payment
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
 from shop.web.api.orders import order_by_token
@@ -263,7 +264,7 @@ def order_page(
     # Everything is read: end the transaction before a card or PayPal method asks its
     # provider, so a slow provider never holds the database (SQLite's one write lock).
     db.commit()
-    start = start_payment(order, enabled, shop.settings, t, base_url=base_url(request))
+    start = open_payment(shop.engine, order, enabled, shop.settings, t, base_url=base_url(request))
     return render_page("pages/order.html", request, shop, t, choice, start=start, **context)
 
 
