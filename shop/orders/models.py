@@ -48,6 +48,15 @@ TO_INVOICE = (
     f"kind = '{OrderKind.RENEWAL}' AND status = '{OrderStatus.PENDING}' AND invoiced_at IS NULL"
 )
 
+# Renewals with no card charge to come: none was due (no saved card), or its outcome is
+# recorded (declined, not charged). Only these are invoiced: an order whose charge is in
+# flight, or whose runner died before recording the outcome, may be paid (R21).
+AWAITS_NO_CHARGE = (
+    "(charge_outcome IS NOT NULL OR (charge_attempted_at IS NULL AND NOT EXISTS "
+    "(SELECT 1 FROM subscription WHERE subscription.id = shop_order.subscription_id "
+    "AND subscription.saved_method IS NOT NULL)))"
+)
+
 # Orders flagged for the operator (see ``needs_action``), walked by the back office.
 NEEDS_ACTION = "needs_action IS NOT NULL"
 

@@ -23,6 +23,7 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import order_lines, outstanding, payments_of
+from shop.payments.closing import close_after_cancel
 from shop.payments.methods import failure_reason
 from shop.payments.opening import open_payment
 from shop.plugins.manager import EnabledPlugins
@@ -268,8 +269,16 @@ def order_page(
     return render_page("pages/order.html", request, shop, t, choice, start=start, **context)
 
 
+def close_cancelled_payment(answer: Redirect, kwargs: dict[str, Any]) -> Redirect:
+    """After the cancel's commit: its card or PayPal payment cancelled at the provider."""
+    shop: Shop = kwargs["shop"]
+    methods = shop.plugins.everything.payment_methods
+    close_after_cancel(shop.engine, methods, shop.settings, shop.clock.now(), kwargs["token"])
+    return answer
+
+
 @post("/{lang:str}/orders/{token:str}/cancel", sync_to_thread=True)
-@transaction
+@transaction(after_commit=close_cancelled_payment)
 def order_cancel(db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]) -> Redirect:
     cancel_order(db, order_by_token(db, token), shop.clock.now())
     return Redirect(f"/{lang}/orders/{token}")

@@ -18,7 +18,7 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import NEEDS_ACTION, Order
 from shop.orders.notifications import notify
 from shop.orders.payments import parse_amount, record_payment
-from shop.web.api.orders import licence_json, order_json
+from shop.web.api.orders import close_cancelled_payment, licence_json, order_json
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued
 from shop.web.transaction import transaction
 
@@ -129,7 +129,7 @@ def resolve(
 
 
 @post("/orders/{number:int}/cancel", sync_to_thread=True, status_code=200)
-@transaction
+@transaction(after_commit=close_cancelled_payment)
 def cancel_by_operator(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, operator: Operator, number: FromPath[int]
 ) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.payments.closing import close_after_cancel
 from shop.payments.methods import PaymentStart
 from shop.payments.opening import open_payment as open_provider_payment
 from shop.plugins.manager import EnabledPlugins
@@ -170,8 +171,18 @@ def get_order(
     return {"order": order_json(db, order_by_token(db, token), enabled, shop.settings, t)}
 
 
+def close_cancelled_payment(answer: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """After a cancel's commit: its card or PayPal payment cancelled at the provider."""
+    shop: Shop = kwargs["shop"]
+    methods = shop.plugins.everything.payment_methods
+    close_after_cancel(
+        shop.engine, methods, shop.settings, shop.clock.now(), answer["order"]["token"]
+    )
+    return answer
+
+
 @post("/api/v1/orders/{token:str}/cancel", sync_to_thread=True, status_code=200)
-@transaction
+@transaction(after_commit=close_cancelled_payment)
 def cancel_by_buyer(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
 ) -> dict[str, Any]:
