@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 from alembic import command
-from sqlalchemy import inspect
-from sqlmodel import Session
+from sqlalchemy import inspect, text
+from sqlmodel import Session, col, select
 
 from shop.accounts.tokens import create_token
 from shop.app import template_environment
@@ -30,7 +30,7 @@ from shop.licences.keys import (
     verify_key,
 )
 from shop.orders.lifecycle import expire_due
-from shop.orders.models import Order
+from shop.orders.models import NEEDS_ACTION, Order
 from shop.orders.notifications import notify, send_due_mail
 from shop.payments.closing import close_provider_payments
 from shop.payments.received import Context
@@ -289,6 +289,35 @@ def jobs_run() -> None:
     rate = report.renewed / seconds if seconds > 0 else 0.0
     click.echo(f"Done in {seconds:.1f} s ({rate:,.0f} renewals/s overall).")
     engine.dispose()
+
+
+@main.group()
+def orders() -> None:
+    """Orders an operator must look at."""
+
+
+@orders.command("attention")
+def orders_attention() -> None:
+    """List the orders flagged for the operator (money kept but not applied, ...), the
+    longest waiting first; clear one with POST /api/v1/admin/orders/NUMBER/resolve."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            flagged = session.exec(
+                select(Order)
+                .where(text(NEEDS_ACTION))
+                .order_by(col(Order.needs_action_since), col(Order.id))
+            ).all()
+            for order in flagged:
+                since = order.needs_action_since.isoformat() if order.needs_action_since else ""
+                click.echo(
+                    f"{order.number}\t{order.needs_action}\tsince {since}\t{order.status}\t"
+                    f"paid {order.paid_amount} of {order.total} {order.currency}\t{order.email}"
+                )
+            click.echo(f"{len(flagged)} order(s) need action.")
+    finally:
+        engine.dispose()
 
 
 @main.group()

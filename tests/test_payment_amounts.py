@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar.testing import TestClient
@@ -30,6 +31,7 @@ from test_payments_card import (  # noqa: F401  (fixtures)
     signed,
 )
 
+from shop.cli import main
 from shop.db import make_engine, session_scope
 from shop.orders.amounts import ABSURD, INVALID, LIMIT, amount_problem
 from shop.orders.models import Order
@@ -149,6 +151,17 @@ def test_r5_overpayment_flagged_for_operator_listed_oldest_first_and_resolved(
     ).json()["orders"]
     assert [o["number"] for o in listed] == [second["number"], first["number"]]
     assert {o["needs_action"] for o in listed} == {"overpaid"}
+
+    shown = CliRunner().invoke(
+        main, ["orders", "attention"], env={"SHOP_DATABASE_URL": seeded.database_url}
+    )
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert [line.split("\t")[:2] for line in lines[:2]] == [
+        [str(second["number"]), "overpaid"],
+        [str(first["number"]), "overpaid"],
+    ]
+    assert lines[-1] == "2 order(s) need action."
 
     no_note = client.post(
         f"/api/v1/admin/orders/{second['number']}/resolve", json={}, headers=admin
