@@ -58,4 +58,3 @@ def remember_provider_payment(engine: Engine, order: Order, provider_payment: st
         # The provider's idempotency key still covers the next visits for a day.
         log.warning("could not keep %s on order %s", provider_payment, order.number)
         return
-    order.provider_payment = provider_payment
