@@ -15,23 +15,34 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import stripe
+from fake_smtp import free_port
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
-from sqlmodel import col
-from test_renewals_parallel import SHOP, runner_env, wait_for_dead_transactions
+from sqlmodel import Session, col
+from test_renewals_parallel import RUN_AT, SHOP, runner_env, wait_for_dead_transactions
 
-from shop.db import make_engine
+from shop.app import template_environment
+from shop.clock import Clock
+from shop.db import make_engine, session_scope
 from shop.demo import insert_due_subscriptions
 from shop.mail.outbox import OutboxMessage
 from shop.orders.models import Order
-from shop.orders.notifications import RENEWAL_INVOICE
+from shop.orders.notifications import RENEWAL_INVOICE, notify
 from shop.payments.fakes.base import Request, Response
 from shop.payments.fakes.stripe import FakeStripe
+from shop.payments.received import Context
+from shop.payments.renewal_charges import claim_one, reconcile_charges
+from shop.plugins.manager import EnabledPlugins, Plugins, get_plugin_manager
+from shop.plugins.state import enabled_view
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription
+from shop.subscriptions.renewals import invoice_renewals, run_renewals
 
 RENEWALS, KILLS = 200, 20
 DECLINED_EVERY = 10  # every 10th subscription's card is declined
@@ -61,9 +72,9 @@ class CrashingStripe(FakeStripe):
         return response
 
 
-def card_subscriptions(engine: Engine, fake: FakeStripe) -> set[int]:
-    """200 due yearly subscriptions paid by a kept card; the ids of the declining ones."""
-    insert_due_subscriptions(engine, RENEWALS)
+def card_subscriptions(engine: Engine, fake: FakeStripe, count: int = RENEWALS) -> set[int]:
+    """Due yearly subscriptions paid by a kept card; the ids of the declining ones."""
+    insert_due_subscriptions(engine, count)
     client = stripe.StripeClient(fake.secret_key, base_addresses={"api": fake.base_url})
     declining = set()
     with engine.begin() as connection:
@@ -194,6 +205,73 @@ def test_r21_kill_renewal_charges_20_times_each_charged_once_or_invoiced(
                 assert (status, outcome) == ("paid", "charged")
                 assert payments[number] == 1
                 assert invoiced[str(number)] == 0, f"order {number} charged and invoiced"
+    finally:
+        engine.dispose()
+        fake.stop()
+
+
+# One interrupted charge, step by step ---------------------------------------------------
+
+
+def test_r21_a_charge_whose_answer_was_lost_is_found_at_stripe_and_never_invoiced(
+    seeded: Settings,
+) -> None:
+    fake = FakeStripe().start()
+    engine = make_engine(seeded.database_url)
+    reachable = replace(
+        seeded,
+        stripe_secret_key=fake.secret_key,
+        stripe_publishable_key=fake.publishable_key,
+        stripe_webhook_secret=fake.webhook_secret,
+        stripe_api_base=fake.base_url,
+    )
+    unreachable = replace(reachable, stripe_api_base=f"http://127.0.0.1:{free_port()}")
+    clock = Clock.from_setting(RUN_AT, seeded.timezone)
+    plugins = Plugins(get_plugin_manager())
+    templates = template_environment(seeded)
+
+    def enabled_for(session: Session) -> EnabledPlugins:
+        return enabled_view(session, plugins, reachable)
+
+    def context(settings: Settings) -> Callable[[Session], Context]:
+        return lambda session: Context(
+            enabled_for(session), settings, templates, clock.now(), clock.today()
+        )
+
+    def invoiced() -> int:
+        def send(session: Session, enabled: EnabledPlugins, order: Order) -> None:
+            notify(session, templates, enabled, reachable, order, clock.now())
+
+        return invoice_renewals(engine, enabled_for, send, clock.now())
+
+    try:
+        card_subscriptions(engine, fake, count=1)
+        run_renewals(engine, enabled_for, clock.today(), clock.now(), timedelta(days=14))
+        # A runner claimed the order, Stripe charged the card, and the runner died before
+        # it heard the answer: the claim is committed, the outcome is not.
+        with session_scope(engine) as session:
+            claimed = claim_one(session, context(reachable), 0)
+        assert claimed is not None and claimed.charge is not None
+        charge = claimed.charge
+        lost = charge.method.charge_renewal(
+            charge.request, charge.customer, charge.saved_method, reachable
+        )
+        assert lost.payment is not None
+        assert invoiced() == 0  # its charge may have succeeded: not invoiced
+
+        report = reconcile_charges(engine, context(unreachable))  # Stripe cannot be asked
+        assert (report.reconciled, report.unsettled) == (0, 1)
+        assert invoiced() == 0
+
+        report = reconcile_charges(engine, context(reachable))
+        assert (report.reconciled, report.charged, report.unsettled) == (1, 1, 0)
+        with session_scope(engine) as session:
+            order = session.scalars(select(Order).where(col(Order.kind) == "renewal")).one()
+            assert (order.status, order.charge_outcome) == ("paid", "charged")
+            assert order.charge_key == f"renewal-{order.token}"
+            assert order.paid_amount == order.total
+        assert invoiced() == 0
+        assert len(fake.payment_intents) == 1  # found, not charged again
     finally:
         engine.dispose()
         fake.stop()
