@@ -134,7 +134,8 @@ class Order(SQLModel, table=True):
     review_reason: str | None = Field(default=None, max_length=300)  # e.g. co-terming (R27)
     # Renewals paid by a saved card: when the one automatic charge was claimed (R21), the
     # idempotency key it was sent with, and what came of it (``charged``, ``declined``,
-    # ``not_charged``); no outcome yet: in flight, or its runner died (reconciled).
+    # ``not_charged``; ``legacy`` before 0007); none yet: in flight, or its runner died
+    # (reconciled).
     charge_attempted_at: datetime | None = None
     charge_key: str | None = Field(default=None, max_length=200)
     charge_outcome: str | None = Field(default=None, max_length=32)
@@ -207,7 +208,8 @@ class Payment(SQLModel, table=True):
 class ProviderEvent(SQLModel, table=True):
     """Every webhook a provider sent, stored once by its id: a replay changes nothing (R13).
 
-    ``outcome`` says what it did: applied, duplicate, unknown_order, order_closed, …"""
+    ``outcome`` says what it did: applied, duplicate, unknown_order, invalid_amount,
+    paid_twice, paid_after_close, …"""
 
     __tablename__ = "provider_event"
     __table_args__ = (UniqueConstraint("provider", "event_id"),)

@@ -227,8 +227,9 @@ def record_nothing_charged(session: Session, order_number: int) -> str | None:
 
 def unsettled_batch(
     session: Session, context_for: Callable[[Session], Context], after: int, limit: int
-) -> list[tuple[int, int, str, Charge | None]]:
-    """Attempts without an outcome beyond ``after``: (id, number, status, charge)."""
+) -> list[tuple[int, int, bool, Charge | None]]:
+    """Attempts without an outcome beyond ``after``: (id, number, whether it may still be
+    charged, charge). An order no longer pending, or invoiced, is never charged now."""
     orders = session.exec(
         select(Order)
         .where(text(CHARGE_UNSETTLED), col(Order.id) > after)
@@ -238,7 +239,15 @@ def unsettled_batch(
     if not orders:
         return []
     context = context_for(session)
-    return [(o.id or 0, o.number, o.status, charge_of(session, context, o)) for o in orders]
+    return [
+        (
+            o.id or 0,
+            o.number,
+            o.status == OrderStatus.PENDING and o.invoiced_at is None,
+            charge_of(session, context, o),
+        )
+        for o in orders
+    ]
 
 
 def reconcile_charges(
@@ -260,7 +269,7 @@ def reconcile_charges(
         if not batch:
             return report
         after = batch[-1][0]
-        for _, number, status, charge in batch:
+        for _, number, chargeable, charge in batch:
             if charge is None:
                 report.unsettled += 1  # its method is gone: it cannot be asked (kept open)
                 log.warning("renewal order %s: charge unsettled, method unavailable", number)
@@ -275,7 +284,7 @@ def reconcile_charges(
             except ProviderUnavailable:
                 report.unsettled += 1
                 continue
-            if found is None and status != OrderStatus.PENDING:
+            if found is None and not chargeable:
                 if transaction(partial(record_nothing_charged, order_number=number)):
                     report.reconciled += 1
                 continue

@@ -40,6 +40,13 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column('provider_payment_closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
+    # Charges attempted before this revision whose renewal was since paid, closed or
+    # invoiced are history; the others (claimed, never settled: what this revision repairs)
+    # are left for the next `shop jobs run` to reconcile with the provider.
+    op.execute(
+        "UPDATE shop_order SET charge_outcome = 'legacy' WHERE charge_attempted_at IS NOT NULL "
+        "AND (status <> 'pending' OR invoiced_at IS NOT NULL)"
+    )
     op.create_index(
         'ix_shop_order_charge_unsettled',
         'shop_order',
