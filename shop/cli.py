@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 from alembic import command
-from sqlalchemy import inspect
-from sqlmodel import Session
+from sqlalchemy import inspect, text
+from sqlmodel import Session, col, select
 
 from shop.accounts.tokens import create_token
 from shop.app import template_environment
@@ -30,10 +30,11 @@ from shop.licences.keys import (
     verify_key,
 )
 from shop.orders.lifecycle import expire_due
-from shop.orders.models import Order
+from shop.orders.models import NEEDS_ACTION, Order
 from shop.orders.notifications import notify, send_due_mail
+from shop.payments.closing import close_provider_payments
 from shop.payments.received import Context
-from shop.payments.renewal_charges import charge_renewals
+from shop.payments.renewal_charges import charge_renewals, reconcile_charges
 from shop.plugins.manager import EnabledPlugins, PluginError, Plugins, get_plugin_manager
 from shop.plugins.state import (
     EssentialPlugin,
@@ -230,7 +231,12 @@ def jobs_run() -> None:
     def invoice(session: Session, enabled: EnabledPlugins, order: Order) -> None:
         notify(session, templates, enabled, settings, order, now)
 
+    def context_for(session: Session) -> Context:
+        return Context(enabled_for(session), settings, templates, now, today)
+
     try:
+        # First what a killed run left: charges whose outcome was never recorded (R21).
+        charges = reconcile_charges(engine, context_for, retry=retry)
         with Progress("Renewals", retry(lambda session: count_due(session, today))) as renewals:
             report = run_renewals(
                 engine,
@@ -244,10 +250,7 @@ def jobs_run() -> None:
             )
         with Progress("Charges") as charging:
             charges = charge_renewals(
-                engine,
-                lambda session: Context(enabled_for(session), settings, templates, now, today),
-                on_batch=charging.advance,
-                retry=retry,
+                engine, context_for, on_batch=charging.advance, retry=retry, report=charges
             )
         with Progress("Invoices", retry(count_uninvoiced)) as invoicing:
             invoiced = invoice_renewals(
@@ -256,6 +259,8 @@ def jobs_run() -> None:
         with Progress("Expiries") as expiring:
             expiry = retry(lambda session: expire_due(session, now))
             expiring.advance(expiry.quotes + expiry.orders + expiry.trials)
+        methods = installed.everything.payment_methods
+        voided = close_provider_payments(engine, methods, settings, now, retry=retry)
         forgotten = retry(lambda session: purge_expired(session, now))
     except StillBusy as exc:
         raise click.ClickException(
@@ -265,7 +270,12 @@ def jobs_run() -> None:
         f"Renewed {report.renewed} subscription(s), ended {report.cancelled} cancelled one(s), "
         f"expired {report.expired} unpaid one(s); {invoiced} invoice(s) written."
     )
-    click.echo(f"Charged {charges.charged} renewal(s) to a saved card; {charges.failed} declined.")
+    click.echo(
+        f"Charged {charges.charged} renewal(s) to a saved card; {charges.failed} declined; "
+        f"{charges.reconciled} interrupted charge(s) reconciled, {charges.unsettled} still "
+        "unsettled (asked again next run, never invoiced meanwhile)."
+    )
+    click.echo(f"Cancelled {voided} open card or PayPal payment(s) of closed orders.")
     click.echo(
         f"Expired {expiry.quotes} quote(s), {expiry.orders} unpaid order(s), "
         f"{expiry.trials} trial(s); forgot {forgotten} idempotency key(s) older than a day."
@@ -279,6 +289,35 @@ def jobs_run() -> None:
     rate = report.renewed / seconds if seconds > 0 else 0.0
     click.echo(f"Done in {seconds:.1f} s ({rate:,.0f} renewals/s overall).")
     engine.dispose()
+
+
+@main.group()
+def orders() -> None:
+    """Orders an operator must look at."""
+
+
+@orders.command("attention")
+def orders_attention() -> None:
+    """List the orders flagged for the operator (money kept but not applied, ...), the
+    longest waiting first; clear one with POST /api/v1/admin/orders/NUMBER/resolve."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            flagged = session.exec(
+                select(Order)
+                .where(text(NEEDS_ACTION))
+                .order_by(col(Order.needs_action_since), col(Order.id))
+            ).all()
+            for order in flagged:
+                since = order.needs_action_since.isoformat() if order.needs_action_since else ""
+                click.echo(
+                    f"{order.number}\t{order.needs_action}\tsince {since}\t{order.status}\t"
+                    f"paid {order.paid_amount} of {order.total} {order.currency}\t{order.email}"
+                )
+            click.echo(f"{len(flagged)} order(s) need action.")
+    finally:
+        engine.dispose()
 
 
 @main.group()

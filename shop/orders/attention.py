@@ -8,9 +8,14 @@ office lists flagged orders oldest first and clears the flag once handled.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
 
 from shop.catalog.products import N_
-from shop.orders.models import Order
+from shop.errors import ShopError
+from shop.i18n import Translator
+from shop.orders.models import Order, OrderNote
 
 # code → what the operator (and, where shown, the buyer) is told, translated when shown.
 REASONS: dict[str, str] = {
@@ -47,3 +52,33 @@ def flag(order: Order, code: str, now: datetime) -> None:
 
 def clear(order: Order) -> None:
     order.needs_action = order.needs_action_since = None
+
+
+def resolve_flag(session: Session, order: Order, note: str, author: str, now: datetime) -> None:
+    """The operator handled ``order``'s flag: cleared, with their note kept on the order."""
+    if order.needs_action is None:
+        raise ShopError(409, "nothing_to_resolve", N_("This order is not waiting for an operator."))
+    session.add(
+        OrderNote(
+            order_id=order.id,  # type: ignore[arg-type]
+            reason=order.needs_action,
+            text=note[:2000],
+            author=author[:100],
+            created_at=now,
+        )
+    )
+    clear(order)
+    session.add(order)
+    session.flush()
+
+
+def needs_action_json(order: Order, t: Translator) -> dict[str, Any]:
+    """The flag as the API shows it: code, translated text, since when."""
+    code = order.needs_action
+    return {
+        "needs_action": code,
+        "needs_action_text": t.gettext(REASONS[code]) if code in REASONS else None,
+        "needs_action_since": (
+            order.needs_action_since.isoformat() if order.needs_action_since else None
+        ),
+    }

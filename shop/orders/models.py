@@ -48,8 +48,27 @@ TO_INVOICE = (
     f"kind = '{OrderKind.RENEWAL}' AND status = '{OrderStatus.PENDING}' AND invoiced_at IS NULL"
 )
 
+# Renewals with no card charge to come: none was due (no saved card), or its outcome is
+# recorded (declined, not charged). Only these are invoiced: an order whose charge is in
+# flight, or whose runner died before recording the outcome, may be paid (R21).
+AWAITS_NO_CHARGE = (
+    "(charge_outcome IS NOT NULL OR (charge_attempted_at IS NULL AND NOT EXISTS "
+    "(SELECT 1 FROM subscription WHERE subscription.id = shop_order.subscription_id "
+    "AND subscription.saved_method IS NOT NULL)))"
+)
+
 # Orders flagged for the operator (see ``needs_action``), walked by the back office.
 NEEDS_ACTION = "needs_action IS NOT NULL"
+
+# Renewal charges claimed whose outcome was never recorded (a runner died between asking
+# the provider and writing the answer): what the reconciliation of `shop jobs run` walks.
+CHARGE_UNSETTLED = "charge_attempted_at IS NOT NULL AND charge_outcome IS NULL"
+
+# Closed orders whose card or PayPal payment is still open at the provider.
+PROVIDER_PAYMENT_OPEN = (
+    f"status IN ('{OrderStatus.CANCELLED}', '{OrderStatus.EXPIRED}') "
+    "AND provider_payment IS NOT NULL AND provider_payment_closed_at IS NULL"
+)
 
 
 class Order(SQLModel, table=True):
@@ -62,6 +81,18 @@ class Order(SQLModel, table=True):
             "needs_action_since",
             postgresql_where=text(NEEDS_ACTION),
             sqlite_where=text(NEEDS_ACTION),
+        ),
+        Index(
+            "ix_shop_order_charge_unsettled",
+            "id",
+            postgresql_where=text(CHARGE_UNSETTLED),
+            sqlite_where=text(CHARGE_UNSETTLED),
+        ),
+        Index(
+            "ix_shop_order_provider_payment_open",
+            "id",
+            postgresql_where=text(PROVIDER_PAYMENT_OPEN),
+            sqlite_where=text(PROVIDER_PAYMENT_OPEN),
         ),
         Index(
             "ix_shop_order_to_invoice",
@@ -110,8 +141,13 @@ class Order(SQLModel, table=True):
     # An operator's decision on a flagged quote (R27); until then it takes no payment.
     reviewed_at: datetime | None = None
     reviewed_by: str | None = Field(default=None, max_length=100)
-    # Renewals paid by a saved card: when the one automatic charge was tried (R21).
+    # Renewals paid by a saved card: when the one automatic charge was claimed (R21), the
+    # idempotency key it was sent with, and what came of it (``charged``, ``declined``,
+    # ``not_charged``; ``legacy`` before migration 0009); none yet: in flight, or its runner died
+    # (reconciled).
     charge_attempted_at: datetime | None = None
+    charge_key: str | None = Field(default=None, max_length=200)
+    charge_outcome: str | None = Field(default=None, max_length=32)
     # Renewals: when `shop jobs run` queued the invoice mail (R21).
     invoiced_at: datetime | None = None
     # Switch orders: the items and recurring total that apply once the setup fee is paid,
@@ -122,6 +158,24 @@ class Order(SQLModel, table=True):
     # stable code (``shop.orders.attention``), and since when. None: nothing to do.
     needs_action: str | None = Field(default=None, max_length=32)
     needs_action_since: datetime | None = None
+    # The card or PayPal payment opened for this order at the provider ("card:pi_…",
+    # "paypal:<order id>"), reused on every visit (never a second one per order), and when
+    # it was cancelled there once the order closed.
+    provider_payment: str | None = Field(default=None, max_length=200)
+    provider_payment_closed_at: datetime | None = None
+
+
+class OrderNote(SQLModel, table=True):
+    """What an operator wrote when clearing an order's flag (``needs_action``)."""
+
+    __tablename__ = "order_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    reason: str | None = Field(default=None, max_length=32)  # the flag it resolved
+    text: str = Field(max_length=2000)
+    author: str = Field(max_length=100)
+    created_at: datetime
 
 
 class OrderLine(SQLModel, table=True):
@@ -158,12 +212,16 @@ class Payment(SQLModel, table=True):
     provider_reference: str | None = Field(default=None, max_length=200, unique=True)
     recorded_by: str | None = Field(default=None, max_length=100)
     created_at: datetime
+    # What the provider reports about the money's source, for the buyer ("Visa •••• 4242"):
+    # ``{"brand": "visa", "last4": "4242"}``; None for offline payments.
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class ProviderEvent(SQLModel, table=True):
     """Every webhook a provider sent, stored once by its id: a replay changes nothing (R13).
 
-    ``outcome`` says what it did: applied, duplicate, unknown_order, order_closed, …"""
+    ``outcome`` says what it did: applied, duplicate, unknown_order, invalid_amount,
+    paid_twice, paid_after_close, …"""
 
     __tablename__ = "provider_event"
     __table_args__ = (UniqueConstraint("provider", "event_id"),)

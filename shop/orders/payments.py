@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -19,6 +20,8 @@ from shop.licences.maintenance_orders import apply_paid_maintenance
 from shop.licences.models import Licence
 from shop.licences.service import activate, reserve_for_order
 from shop.money import Money, minor_unit, quantize
+from shop.orders.amounts import INVALID, LIMIT, amount_error, amount_problem
+from shop.orders.attention import flag
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus, Payment
 from shop.orders.numbers import issue_invoice_number
 from shop.orders.review import awaiting_review
@@ -32,22 +35,17 @@ from shop.subscriptions.terms import first_term
 
 
 def parse_amount(raw: object, currency: str) -> Decimal:
-    """A positive amount with at most the currency's minor digits, from a string or number."""
+    """A positive amount with at most the currency's minor digits, from a string or number,
+    within what the database holds (``shop.orders.amounts``)."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise _amount_error()
+        raise amount_error(INVALID)
     try:
-        amount = Decimal(str(raw))
+        amount = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise _amount_error() from None
-    if not amount.is_finite() or amount <= 0 or amount != quantize(amount, currency):
-        raise _amount_error()
-    return amount
-
-
-def _amount_error() -> ShopError:
-    return ShopError(
-        422, "validation_error", N_("The amount must be a positive number of the currency.")
-    ).on_field("amount")
+        raise amount_error(INVALID) from None
+    if (problem := amount_problem(amount, currency, LIMIT)) is not None:
+        raise amount_error(problem)
+    return quantize(amount, currency)
 
 
 def order_lines(session: Session, order: Order) -> list[OrderLine]:
@@ -74,8 +72,16 @@ def record_payment(
     now: datetime,
     today: date,
     provider_reference: str | None = None,
+    detail: dict[str, Any] | None = None,
+    accept_overpayment: bool = False,
 ) -> Payment:
-    """Record money received for ``order``; only the order's currency counts (R13)."""
+    """Record money received for ``order``; only the order's currency counts (R13).
+
+    Money beyond what is due (more than the total, a second payment of a paid order, money
+    for a closed one) is refused unless ``accept_overpayment`` (an operator who confirms
+    it; a provider, where the money is already taken): then it is kept on record and the
+    order flagged for the operator, never silently absorbed. A closed order activates
+    nothing; an overpaid open one is paid."""
     if currency != order.currency:
         raise ShopError(
             422,
@@ -84,16 +90,35 @@ def record_payment(
             expected=order.currency,
             currency=currency,
         ).on_field("currency")
-    if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
-        raise ShopError(409, "order_closed", N_("This order is closed and takes no payment."))
-    if order.status == OrderStatus.PAID:
-        raise ShopError(409, "order_paid", N_("This order is already paid in full."))
     if awaiting_review(order):
         raise ShopError(
             409,
             "review_pending",
             N_("This quote is being reviewed by our team; it can be paid once accepted."),
         )
+    if (problem := amount_problem(amount, currency, order.total)) is not None:
+        raise amount_error(problem)
+    reason = excess_reason(order, amount)
+    if reason is not None and not accept_overpayment:
+        raise excess_refusal(order, reason, amount, currency)
+    if reason in (PAID_TWICE, PAID_AFTER_CLOSE):
+        # Kept on record for the operator; the order's state and licence stay as they are.
+        payment = _add_payment(
+            session,
+            order,
+            amount,
+            currency,
+            method,
+            reference,
+            provider_reference,
+            recorded_by,
+            detail,
+            now,
+        )
+        flag(order, reason, now)
+        session.add(order)
+        session.flush()
+        return payment
     lines = order_lines(session, order)
     if order.status == OrderStatus.QUOTE:
         issue_invoice_number(session, order, now)  # a quote paid becomes an invoice (R8)
@@ -106,6 +131,87 @@ def record_payment(
         order.status = OrderStatus.PENDING
         order.payment_method = order.payment_method or method
         ensure_subscription(session, order, lines, now)
+    payment = _add_payment(
+        session,
+        order,
+        amount,
+        currency,
+        method,
+        reference,
+        provider_reference,
+        recorded_by,
+        detail,
+        now,
+    )
+    if reason == OVERPAID:
+        flag(order, OVERPAID, now)
+    session.add(order)
+    session.flush()
+    if order.paid_amount >= order.total:
+        fulfil(session, enabled, settings, order, lines, now, today)
+    return payment
+
+
+OVERPAID, PAID_TWICE, PAID_AFTER_CLOSE = "overpaid", "paid_twice", "paid_after_close"
+
+
+def excess_reason(order: Order, amount: Decimal) -> str | None:
+    """Why ``amount`` is more than ``order`` takes (a flag of ``shop.orders.attention``),
+    or None when all of it is due."""
+    if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+        return PAID_AFTER_CLOSE
+    if order.status == OrderStatus.PAID:
+        return PAID_TWICE
+    if amount > outstanding(order):
+        return OVERPAID
+    return None
+
+
+def excess_refusal(order: Order, reason: str, amount: Decimal, currency: str) -> ShopError:
+    """What an operator recording more than is due is told: the order's state as before
+    (closed, paid), or the overpayment; each says how to record the money anyway."""
+    if reason == PAID_AFTER_CLOSE:
+        return ShopError(
+            409,
+            "order_closed",
+            N_(
+                "This order is closed and takes no payment. To record money that arrived "
+                "anyway, confirm it (accept_overpayment)."
+            ),
+        )
+    if reason == PAID_TWICE:
+        return ShopError(
+            409,
+            "order_paid",
+            N_(
+                "This order is already paid in full. To record a further payment that "
+                "arrived anyway, confirm it (accept_overpayment)."
+            ),
+        )
+    return ShopError(
+        422,
+        "overpayment",
+        N_(
+            "%(amount)s is more than the %(due)s still due on this order. To record it "
+            "anyway, confirm the overpayment (accept_overpayment)."
+        ),
+        amount=f"{amount} {currency}",
+        due=f"{outstanding(order)} {currency}",
+    ).on_field("amount")
+
+
+def _add_payment(
+    session: Session,
+    order: Order,
+    amount: Decimal,
+    currency: str,
+    method: str,
+    reference: str | None,
+    provider_reference: str | None,
+    recorded_by: str | None,
+    detail: dict[str, Any] | None,
+    now: datetime,
+) -> Payment:
     payment = Payment(
         order_id=order.id,  # type: ignore[arg-type]
         amount=amount,
@@ -114,14 +220,11 @@ def record_payment(
         reference=reference,
         provider_reference=provider_reference,
         recorded_by=recorded_by,
+        detail=detail,
         created_at=now,
     )
     session.add(payment)
     order.paid_amount = order.paid_amount + amount
-    session.add(order)
-    session.flush()
-    if order.paid_amount >= order.total:
-        fulfil(session, enabled, settings, order, lines, now, today)
     return payment
 
 
@@ -220,7 +323,14 @@ def payment_request(order: Order, base_url: str) -> PaymentRequest:
         locale=order.locale,
         return_url=f"{base_url}/{order.locale}/orders/{order.token}/return",
         save_for_renewals=order.subscription_id is not None,
+        provider_payment=opened_payment(order),
     )
+
+
+def opened_payment(order: Order) -> str | None:
+    """The provider's id of the payment opened for ``order`` by its current method."""
+    method, _, opened = (order.provider_payment or "").partition(":")
+    return opened if opened and method == order.payment_method else None
 
 
 def start_payment(

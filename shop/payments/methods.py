@@ -30,6 +30,11 @@ class PaymentRequest:
     locale: str
     return_url: str = ""  # where an online method sends the buyer back (the order page)
     save_for_renewals: bool = False  # a subscription: keep the card for renewals (R21)
+    # The provider's payment already opened for this order (its id, e.g. "pi_…"): reuse
+    # it, never open a second one (provider idempotency keys last a day only).
+    provider_payment: str | None = None
+    # Renewal charges: the key the attempt was claimed with, sent again when it is resumed.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class PaymentStart:
     client_secret: str | None = None
     publishable_key: str | None = None  # for the provider's script on the order page
     script_url: str | None = None
+    provider_payment: str | None = None  # the provider's payment now open (kept on the order)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class ProviderPayment:
     amount: Money
     saved_customer: str | None = None  # what charges renewals later, when the buyer agreed
     saved_method: str | None = None
+    # What the buyer is shown about the source, e.g. {"brand": "visa", "last4": "4242"}.
+    detail: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,11 @@ class ProviderUnavailable(Exception):
 class ChargeResult:
     payment: ProviderPayment | None = None
     failure: ChargeFailure | None = None
+    # Neither: the provider has not decided yet (e.g. "processing"); ask again later.
+
+    @property
+    def decided(self) -> bool:
+        return self.payment is not None or self.failure is not None
 
 
 class PaymentMethod(Protocol):
@@ -170,6 +183,31 @@ class OnlineMethod(PaymentMethod, Protocol):
         self, request: PaymentRequest, customer: str, method: str, settings: Settings
     ) -> ChargeResult:
         """Charge a saved payment method off-session, idempotently per order."""
+        ...
+
+
+@runtime_checkable
+class ReconcilesCharges(Protocol):
+    """An online method that can say what became of a renewal charge whose answer was lost
+    (the job died after asking): the provider is the record of what was charged."""
+
+    def find_renewal_charge(
+        self, request: PaymentRequest, customer: str, settings: Settings
+    ) -> ChargeResult | None:
+        """What the provider holds for the charge of ``request`` (by its order number and
+        ``request.idempotency_key``); None when nothing was charged for it; raise
+        ``ProviderUnavailable`` when the provider cannot be asked."""
+        ...
+
+
+@runtime_checkable
+class CancelsPayments(Protocol):
+    """An online method whose opened payments can be cancelled at the provider, so an
+    order closed unpaid (cancelled, superseded, expired) can no longer take money."""
+
+    def cancel_payment(self, provider_payment: str, settings: Settings) -> bool:
+        """Cancel it; True once it is cancelled (or was already, or can no longer take
+        money), False when the provider could not be asked (try again later)."""
         ...
 
 

@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from shop.db import reader, session_scope
-from shop.orders.models import Order, OrderStatus, Payment, ProviderEvent
+from shop.orders.amounts import amount_problem
+from shop.orders.models import Order, Payment, ProviderEvent
 from shop.orders.notifications import notify
-from shop.orders.payments import record_payment
+from shop.orders.payments import PAID_AFTER_CLOSE, PAID_TWICE, excess_reason, record_payment
 from shop.payments.methods import ProviderPayment, WebhookEvent
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
@@ -57,31 +58,36 @@ def apply_provider_payment(
 ) -> str:
     """Record ``payment`` on its order unless it already is; say what happened.
 
-    Outcomes: applied, duplicate, unknown_order, currency_mismatch, already_paid,
-    order_closed. Only "applied" changes anything."""
+    Outcomes: applied, duplicate, unknown_order, currency_mismatch, invalid_amount and
+    absurd_amount (nothing recorded: a verified event the shop cannot use), paid_twice and
+    paid_after_close (the money kept on record and the order flagged for the operator,
+    nothing activated). An overpaid order is applied and flagged ``overpaid``."""
     order = lock_order(session, payment.order_number)
     if order is None:
         return "unknown_order"
     reference = f"{method}:{payment.reference}"
-    seen = select(Payment.id).where(Payment.provider_reference == reference)
-    if session.exec(seen).first() is not None:
+    seen = select(Payment).where(Payment.provider_reference == reference)
+    if (known := session.exec(seen).first()) is not None:
         # The same money reported again; a later report may still carry the kept card
-        # (charge.succeeded can arrive before payment_intent.succeeded).
+        # (charge.succeeded can arrive before payment_intent.succeeded) or the card shown.
         save_for_renewals(session, order, method, payment)
+        if known.detail is None and payment.detail:
+            known.detail = dict(payment.detail)
+            session.add(known)
         return DUPLICATE
     if payment.amount.currency != order.currency:
         return "currency_mismatch"  # R13: only the order's currency counts
-    if order.status == OrderStatus.PAID:
-        return "already_paid"
-    if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
-        return "order_closed"
-    was = order.status
+    amount = payment.amount.amount
+    if (problem := amount_problem(amount, order.currency, order.total)) is not None:
+        log.warning("order %s: %s %s from %s refused", order.number, problem, amount, source)
+        return problem
+    was, late = order.status, excess_reason(order, amount)
     record_payment(
         session,
         context.enabled,
         context.settings,
         order,
-        amount=payment.amount.amount,
+        amount=amount,
         currency=payment.amount.currency,
         method=method,
         reference=payment.reference,
@@ -89,7 +95,12 @@ def apply_provider_payment(
         now=context.now,
         today=context.today,
         provider_reference=reference,
+        detail=dict(payment.detail) if payment.detail else None,
+        accept_overpayment=True,  # the provider has the money already: keep it on record
     )
+    if late in (PAID_TWICE, PAID_AFTER_CLOSE):
+        log.warning("order %s: %s by %s, flagged for the operator", order.number, late, source)
+        return late
     save_for_renewals(session, order, method, payment)
     if order.status != was:
         notify(session, context.templates, context.enabled, context.settings, order, context.now)

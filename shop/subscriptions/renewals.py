@@ -36,7 +36,14 @@ from shop.catalog.rates import current_rates
 from shop.jobs.retry import BusyRetry
 from shop.licences.models import Licence, LicenceStatus
 from shop.mail.outbox import OutboxMessage
-from shop.orders.models import TO_INVOICE, Order, OrderKind, OrderLine, OrderStatus
+from shop.orders.models import (
+    AWAITS_NO_CHARGE,
+    TO_INVOICE,
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderStatus,
+)
 from shop.orders.notifications import RENEWAL_INVOICE
 from shop.orders.numbers import INVOICE_NUMBERS, next_numbers
 from shop.plugins.manager import EnabledPlugins
@@ -468,10 +475,12 @@ def invoice_batch(
     On PostgreSQL the claim sees an order invoiced by another runner meanwhile as it locks
     it: ``FOR UPDATE`` checks ``invoiced_at`` again on the row's newest version. The outbox
     is checked too, once the orders are locked, for an invoice mail queued by a path that
-    does not mark the order (a declined card charge mails the invoice itself)."""
+    does not mark the order (a declined card charge mails the invoice itself). A renewal
+    whose card charge is to come, in flight or not reconciled yet is left for a later run
+    (``AWAITS_NO_CHARGE``): it may be paid."""
     statement = (
         select(Order)
-        .where(text(TO_INVOICE), *_after(after, col(Order.id)))
+        .where(text(TO_INVOICE), text(AWAITS_NO_CHARGE), *_after(after, col(Order.id)))
         .order_by(col(Order.id))
         .limit(limit)
         .with_for_update(skip_locked=True)

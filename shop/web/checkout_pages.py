@@ -23,9 +23,11 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.numbers import invoice_reference, quote_reference
-from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.orders.payments import order_lines, outstanding, payments_of
 from shop.orders.review import awaiting_review
+from shop.payments.closing import close_after_cancel
 from shop.payments.methods import failure_reason
+from shop.payments.opening import open_payment
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
 from shop.web.api.orders import order_by_token
@@ -268,12 +270,20 @@ def order_page(
     # Everything is read: end the transaction before a card or PayPal method asks its
     # provider, so a slow provider never holds the database (SQLite's one write lock).
     db.commit()
-    start = start_payment(order, enabled, shop.settings, t, base_url=base_url(request))
+    start = open_payment(shop.engine, order, enabled, shop.settings, t, base_url=base_url(request))
     return render_page("pages/order.html", request, shop, t, choice, start=start, **context)
 
 
+def close_cancelled_payment(answer: Redirect, kwargs: dict[str, Any]) -> Redirect:
+    """After the cancel's commit: its card or PayPal payment cancelled at the provider."""
+    shop: Shop = kwargs["shop"]
+    methods = shop.plugins.everything.payment_methods
+    close_after_cancel(shop.engine, methods, shop.settings, shop.clock.now(), kwargs["token"])
+    return answer
+
+
 @post("/{lang:str}/orders/{token:str}/cancel", sync_to_thread=True)
-@transaction
+@transaction(after_commit=close_cancelled_payment)
 def order_cancel(db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]) -> Redirect:
     cancel_order(db, order_by_token(db, token), shop.clock.now())
     return Redirect(f"/{lang}/orders/{token}")

@@ -8,10 +8,12 @@ Scope (everything else answers 404 like an unknown Stripe URL):
 
 * ``/v1/customers`` (create, retrieve, update, list payment methods),
   ``/v1/payment_intents`` (create, optionally with ``confirm=true``; retrieve; update;
-  ``/confirm``), ``/v1/payment_methods/{id}``, ``/v1/charges/{id}``; form-encoded bodies in
-  Stripe's bracket notation, JSON answers, Stripe's error shapes and status codes (402 for
-  card errors, so the SDK raises ``stripe.CardError``), ``Idempotency-Key`` replay and
-  ``Request-Id`` headers, top-level ``expand[]``.
+  list, by customer; ``/confirm``; ``/cancel``), ``/v1/payment_methods/{id}``,
+  ``/v1/charges/{id}``; form-encoded bodies in Stripe's bracket notation, JSON answers,
+  Stripe's error shapes and status codes (402 for card errors, so the SDK raises
+  ``stripe.CardError``), ``Idempotency-Key`` replay (kept 24 hours on the fake's own
+  clock, which ``advance_clock`` moves on) and ``Request-Id`` headers, top-level
+  ``expand[]`` (and ``data.…`` on lists).
 * Test cards by number, as in Stripe's test mode (see ``_TEST_CARDS``), and the test
   PaymentMethod ids such as ``pm_card_visa``.
 * A fake Stripe.js at ``/v3/`` (the Payment Element and ``confirmPayment``) and a fake
@@ -93,6 +95,10 @@ _DECLINES: dict[str, tuple[str, str | None, str]] = {  # behaviour -> code, decl
     ),
 }
 _UPDATABLE_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
+_CANCELABLE_STATUSES = (*_UPDATABLE_STATUSES, "requires_capture", "processing")
+# Stripe keeps an idempotency key's result for 24 hours; a key used again later is a new
+# request (docs.stripe.com/api/idempotent_requests).
+IDEMPOTENCY_KEY_TTL = 24 * 3600.0
 
 
 class _ApiError(Exception):
@@ -168,8 +174,11 @@ class FakeStripe(FakeServer):
         webhook_secret: str = "whsec_test_fake",
         secret_key: str = "sk_test_fake",
         publishable_key: str = "pk_test_fake",
+        idempotency_key_ttl: float = IDEMPOTENCY_KEY_TTL,
     ) -> None:
         super().__init__(port, webhook_url)
+        self.idempotency_key_ttl = idempotency_key_ttl
+        self._clock_offset = 0.0  # seconds the fake's clock is ahead (``advance_clock``)
         self.webhook_secret = webhook_secret
         self.secret_key = secret_key
         self.publishable_key = publishable_key
@@ -179,8 +188,9 @@ class FakeStripe(FakeServer):
         self.payment_methods: dict[str, JSONObject] = {}
         self.charges: dict[str, JSONObject] = {}
         self._card_numbers: dict[str, str] = {}  # pm id -> number (not part of the object)
-        # Idempotency-Key -> (fingerprint, stored response); None while the first runs.
-        self._idempotent: dict[str, tuple[str, Response] | None] = {}
+        # Idempotency-Key -> (fingerprint, stored response, when stored on the fake's
+        # clock); None while the first request runs.
+        self._idempotent: dict[str, tuple[str, Response, float] | None] = {}
         # One lock for all objects; never held while waiting for webhook deliveries, since
         # the shop's webhook handler may call this fake back.
         self._state = threading.RLock()
@@ -188,6 +198,16 @@ class FakeStripe(FakeServer):
         self._queued = 0  # webhooks queued so far, to wait for a given one
 
     # Test helpers (plain Python) --------------------------------------------------------
+
+    def now(self) -> float:
+        """The fake's clock (Unix seconds): real time, moved on by ``advance_clock``."""
+        return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the fake's clock on, e.g. past the 24 hours idempotency keys are kept
+        (also ``POST /_fake/clock`` with ``advance_seconds=…``)."""
+        with self._state:
+            self._clock_offset += seconds
 
     def saved_payment_method(self, customer_id: str) -> str | None:
         """The PaymentMethod most recently attached to the customer, if any."""
@@ -329,6 +349,10 @@ class FakeStripe(FakeServer):
             return self._three_d_secure(request, path.split("/")[2:])
         if path.startswith("/v1/"):
             return self._api(request, path)
+        if request.method == "POST" and path == "/_fake/clock":
+            seconds = parse_params(parse_qsl(request.body.decode())).get("advance_seconds", "0")
+            self.advance_clock(float(seconds))
+            return Response.json({"now": self.now()})
         return Response.html("<h1>Not found</h1>", 404)
 
     def _api(self, request: Request, path: str) -> Response:
@@ -364,7 +388,7 @@ class FakeStripe(FakeServer):
             if key:  # release the key even if the fake itself failed (a 500)
                 with self._state:
                     if stored:
-                        self._idempotent[key] = stored
+                        self._idempotent[key] = (*stored, self.now())
                     else:
                         del self._idempotent[key]
         self._deliver_now(call)
@@ -373,7 +397,9 @@ class FakeStripe(FakeServer):
     def _claim_idempotency_key(self, key: str, fingerprint: str) -> Response | None:
         """None: go ahead (the key is now ours); else the answer to give instead."""
         with self._state:
-            if key not in self._idempotent:
+            known = self._idempotent.get(key)
+            expired = known is not None and self.now() - known[2] >= self.idempotency_key_ttl
+            if key not in self._idempotent or expired:
                 self._idempotent[key] = None
                 return None
             stored = self._idempotent[key]
@@ -384,7 +410,7 @@ class FakeStripe(FakeServer):
                 f"going through): {key}. Please try again later."
             )
             return Response.json({"error": {"type": "idempotency_error", "message": message}}, 409)
-        first_fingerprint, first = stored
+        first_fingerprint, first, _ = stored
         if first_fingerprint != fingerprint:
             message = (
                 "Keys for idempotent requests can only be used with the same parameters they "
@@ -404,6 +430,8 @@ class FakeStripe(FakeServer):
             ("GET", r"/v1/payment_methods/(\w+)", self._get_payment_method, False),
             ("GET", r"/v1/charges/(ch_\w+)", self._get_charge, False),
             ("POST", r"/v1/payment_intents", self._create_payment_intent, False),
+            ("GET", r"/v1/payment_intents", self._list_payment_intents, False),
+            ("POST", r"/v1/payment_intents/(pi_\w+)/cancel", self._cancel, False),
             ("GET", r"/v1/payment_intents/(pi_\w+)", self._get_payment_intent, True),
             ("POST", r"/v1/payment_intents/(pi_\w+)", self._update_payment_intent, False),
             ("POST", r"/v1/payment_intents/(pi_\w+)/confirm", self._confirm, True),
@@ -699,6 +727,48 @@ class FakeStripe(FakeServer):
                 "Invalid setup_future_usage: must be one of on_session or off_session",
                 param="setup_future_usage",
             )
+
+    def _list_payment_intents(self, call: _Call) -> JSONObject:
+        """Newest first, optionally one customer's; ``limit``, ``starting_after`` and
+        ``expand[]=data.…`` as Stripe's list endpoints."""
+        params = call.params
+        intents = list(reversed(self.payment_intents.values()))
+        if params.get("customer"):
+            intents = [pi for pi in intents if pi["customer"] == params["customer"]]
+        if params.get("starting_after"):
+            ids = [pi["id"] for pi in intents]
+            after = str(params["starting_after"])
+            intents = intents[ids.index(after) + 1 :] if after in ids else []
+        limit = int(str(params.get("limit") or 10))
+        expand = params.get("expand")
+        names = expand if isinstance(expand, list) else []
+        nested = [str(n).removeprefix("data.") for n in names if str(n).startswith("data.")]
+        return {
+            "object": "list",
+            "data": [self._expand(pi, nested) for pi in intents[:limit]],
+            "has_more": len(intents) > limit,
+            "url": "/v1/payment_intents",
+        }
+
+    def _cancel(self, call: _Call) -> JSONObject:
+        pi = self._get(self.payment_intents, "payment_intent", call.ids[0], "id")
+        if pi["status"] not in _CANCELABLE_STATUSES:
+            raise _ApiError(
+                400,
+                "You cannot cancel this PaymentIntent because it has a status of "
+                f"{pi['status']}. Only a PaymentIntent with one of the following statuses "
+                "may be canceled: " + ", ".join(_CANCELABLE_STATUSES) + ".",
+                code="payment_intent_unexpected_state",
+                payment_intent=copy.deepcopy(pi),
+            )
+        pi.update(
+            status="canceled",
+            canceled_at=_now(),
+            cancellation_reason=call.params.get("cancellation_reason") or None,
+            next_action=None,
+        )
+        self._emit(call, "payment_intent.canceled", pi)
+        return pi
 
     def _get_payment_intent(self, call: _Call) -> JSONObject:
         pi = self._get(self.payment_intents, "payment_intent", call.ids[0], "id")

@@ -31,10 +31,14 @@ from shop.payments.methods import (
     PaymentRequest,
     PaymentStart,
     ProviderPayment,
+    ProviderUnavailable,
     WebhookEvent,
     unset_settings,
 )
 from shop.settings import Settings
+
+# PaymentIntent statuses in which Stripe lets the amount change.
+UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 
 REQUIRED = {
     "SHOP_STRIPE_SECRET_KEY": "stripe_secret_key",
@@ -78,7 +82,19 @@ def payment_of_intent(intent: Mapping[str, Any]) -> ProviderPayment | None:
         ),
         saved_customer=str(customer) if kept and customer and method else None,
         saved_method=str(method) if kept and customer and method else None,
+        detail=card_detail(intent.get("latest_charge")),
     )
+
+
+def card_detail(charge: object) -> dict[str, str] | None:
+    """What the buyer is shown about the card of a charge (brand, last 4 digits), when the
+    charge is at hand as an object (an expanded ``latest_charge``, a charge event)."""
+    if not isinstance(charge, Mapping):
+        return None
+    card = (charge.get("payment_method_details") or {}).get("card") or {}
+    if not card.get("brand") or not card.get("last4"):
+        return None
+    return {"brand": str(card["brand"]), "last4": str(card["last4"])}
 
 
 def payment_of_charge(charge: Mapping[str, Any]) -> ProviderPayment | None:
@@ -89,6 +105,7 @@ def payment_of_charge(charge: Mapping[str, Any]) -> ProviderPayment | None:
         reference=str(charge["payment_intent"]),
         order_number=order_number_of(charge.get("metadata")),
         amount=Money.from_minor_units(int(charge["amount"]), str(charge["currency"]).upper()),
+        detail=card_detail(charge),
     )
 
 
@@ -129,31 +146,24 @@ class Card:
         )
 
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
-        """The order's PaymentIntent (the same one on every visit, by idempotency key)."""
-        params: dict[str, Any] = {
-            "amount": request.amount.minor_units,
-            "currency": request.amount.currency.lower(),
-            "description": f"Order {request.order_number}",
-            "receipt_email": request.email,
-            "metadata": {
-                "order_number": str(request.order_number),
-                "order_token": request.order_token,
-            },
-            "automatic_payment_methods": {"enabled": True},
-        }
-        key = f"order-{request.order_token}-{request.amount.minor_units}"
+        """The order's PaymentIntent: the one kept on the order, retrieved (its amount set
+        to what is due now), or else a new one (by idempotency key, so concurrent first
+        visits share it). Never a second one while the first can still take the money."""
         try:
             client = stripe_client(settings)
-            if request.save_for_renewals:
-                customer = client.v1.customers.create(
-                    params={"email": request.email, "metadata": params["metadata"]},
-                    options={"idempotency_key": f"customer-{request.order_token}"},
+            intent = self._kept_intent(client, request)
+            if intent is not None and intent.status in ("succeeded", "processing"):
+                return PaymentStart(
+                    instructions=(
+                        t.gettext(
+                            "Your card payment was received and is being confirmed; this "
+                            "page shows the order as paid in a moment."
+                        ),
+                    ),
+                    provider_payment=intent.id,
                 )
-                params.update(customer=customer.id, setup_future_usage="off_session")
-            intent = client.v1.payment_intents.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": key},
-            )
+            if intent is None:
+                intent = self._new_intent(client, request)
         except stripe.StripeError:
             return PaymentStart(
                 instructions=(
@@ -167,6 +177,53 @@ class Card:
             client_secret=intent.client_secret,
             publishable_key=settings.stripe_publishable_key,
             script_url=settings.stripe_js_url,
+            provider_payment=intent.id,
+        )
+
+    def _kept_intent(
+        self, client: stripe.StripeClient, request: PaymentRequest
+    ) -> stripe.PaymentIntent | None:
+        """The order's PaymentIntent if it can still be paid (or was), amount updated."""
+        if not request.provider_payment or not request.provider_payment.startswith("pi_"):
+            return None
+        try:
+            intent = client.v1.payment_intents.retrieve(request.provider_payment)
+        except stripe.InvalidRequestError:
+            return None  # no such intent (another account or test mode): open a new one
+        if intent.status == "canceled":
+            return None
+        if intent.status in UPDATABLE and intent.amount != request.amount.minor_units:
+            intent = client.v1.payment_intents.update(
+                intent.id, params={"amount": request.amount.minor_units}
+            )
+        return intent
+
+    def _new_intent(
+        self, client: stripe.StripeClient, request: PaymentRequest
+    ) -> stripe.PaymentIntent:
+        params: dict[str, Any] = {
+            "amount": request.amount.minor_units,
+            "currency": request.amount.currency.lower(),
+            "description": f"Order {request.order_number}",
+            "receipt_email": request.email,
+            "metadata": {
+                "order_number": str(request.order_number),
+                "order_token": request.order_token,
+            },
+            "automatic_payment_methods": {"enabled": True},
+        }
+        key = f"order-{request.order_token}-{request.amount.minor_units}"
+        if request.provider_payment:  # the kept one was cancelled: a new one, a new key
+            key += f"-after-{request.provider_payment}"
+        if request.save_for_renewals:
+            customer = client.v1.customers.create(
+                params={"email": request.email, "metadata": params["metadata"]},
+                options={"idempotency_key": f"customer-{request.order_token}"},
+            )
+            params.update(customer=customer.id, setup_future_usage="off_session")
+        return client.v1.payment_intents.create(
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": key},
         )
 
     def parse_webhook(
@@ -197,7 +254,11 @@ class Card:
         if not intent_id.startswith("pi_"):
             return None
         try:
-            intent = stripe_client(settings).v1.payment_intents.retrieve(intent_id).to_dict()
+            intent = (
+                stripe_client(settings)
+                .v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
+                .to_dict()
+            )
         except stripe.StripeError:
             return None  # the webhook will tell
         if intent.get("status") == "requires_payment_method" and intent.get("last_payment_error"):
@@ -207,7 +268,10 @@ class Card:
     def charge_renewal(
         self, request: PaymentRequest, customer: str, method: str, settings: Settings
     ) -> ChargeResult:
-        """Charge the kept card without the buyer; one key per renewal order (R21)."""
+        """Charge the kept card without the buyer, under the attempt's idempotency key and
+        with the order number in its metadata, so a lost answer can be found (R21). An
+        answer that does not say whether money moved (no connection, a 5xx) is undecided."""
+        key = request.idempotency_key or f"renewal-{request.order_token}"
         params: dict[str, Any] = {
             "amount": request.amount.minor_units,
             "currency": request.amount.currency.lower(),
@@ -219,14 +283,16 @@ class Card:
             "metadata": {
                 "order_number": str(request.order_number),
                 "order_token": request.order_token,
+                "attempt": key,
             },
+            "expand": ["latest_charge"],
         }
         try:
             intent = (
                 stripe_client(settings)
                 .v1.payment_intents.create(
                     params=params,  # type: ignore[arg-type]
-                    options={"idempotency_key": f"renewal-{request.order_token}"},
+                    options={"idempotency_key": key},
                 )
                 .to_dict()
             )
@@ -236,14 +302,66 @@ class Card:
             code = details.get("decline_code") or details.get("code") or "card_declined"
             message = str(details.get("message") or "")
             return ChargeResult(failure=ChargeFailure(request.order_number, str(code), message))
-        except stripe.StripeError as error:
-            return ChargeResult(
+        except stripe.InvalidRequestError as error:
+            if isinstance(error, stripe.IdempotencyError):
+                return ChargeResult()  # the key's first request may still be running
+            return ChargeResult(  # refused before charging: nothing moved
                 failure=ChargeFailure(request.order_number, "provider_error", str(error))
             )
-        payment = payment_of_intent(intent)
-        if payment is None:  # e.g. requires_action: the bank wants the buyer present
-            return ChargeResult(failure=failure_of_intent(intent, "authentication_required"))
+        except stripe.StripeError:
+            return ChargeResult()  # it may or may not have charged: reconciled later
+        return result_of_intent(intent)
+
+    def find_renewal_charge(
+        self, request: PaymentRequest, customer: str, settings: Settings
+    ) -> ChargeResult | None:
+        """The customer's PaymentIntents for this order (Stripe's list by customer is
+        consistent, unlike search): paid, declined, still deciding, or None (none)."""
+        try:
+            listed = stripe_client(settings).v1.payment_intents.list(
+                params={"customer": customer, "limit": 100, "expand": ["data.latest_charge"]}
+            )
+            everything = [intent.to_dict() for intent in listed.auto_paging_iter()]
+            intents = [
+                intent
+                for intent in everything
+                if order_number_of(intent.get("metadata")) == request.order_number
+            ]
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(str(error)) from error
+        if not intents:
+            return None
+        results = [result_of_intent(intent) for intent in intents]
+        paid = [r for r in results if r.payment is not None]
+        if paid:
+            return paid[0]
+        if any(not r.decided for r in results):
+            return ChargeResult()
+        return results[0]
+
+    def cancel_payment(self, provider_payment: str, settings: Settings) -> bool:
+        """Cancel the PaymentIntent of a closed order; one that already succeeded (or was
+        cancelled) cannot take money again, and a payment that arrives anyway is kept on
+        record and flagged (``paid_after_close``)."""
+        try:
+            stripe_client(settings).v1.payment_intents.cancel(provider_payment)
+        except stripe.InvalidRequestError:
+            return True  # succeeded, already cancelled, or unknown: nothing left to cancel
+        except stripe.StripeError:
+            return False
+        return True
+
+
+def result_of_intent(intent: Mapping[str, Any]) -> ChargeResult:
+    """An off-session PaymentIntent as the charge's outcome."""
+    payment = payment_of_intent(intent)
+    if payment is not None:
         return ChargeResult(payment=payment)
+    if intent.get("status") in ("processing", "requires_confirmation"):
+        return ChargeResult()
+    if intent.get("status") == "requires_action":  # the bank wants the buyer present
+        return ChargeResult(failure=failure_of_intent(intent, "authentication_required"))
+    return ChargeResult(failure=failure_of_intent(intent))
 
 
 @hookimpl

@@ -120,9 +120,62 @@ class PayPal:
         return unset_settings(settings, REQUIRED)
 
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
-        """The PayPal order to approve (the same one on every visit, by request id)."""
+        """The PayPal order to approve: the one kept on the order while it can still be
+        approved for the amount due, else a new one (by request id, so concurrent first
+        visits share it). Approved but not captured yet: back to the shop, which captures."""
+        try:
+            orders = client(settings).orders
+            kept = self._kept_order(orders, request)
+            if kept is not None:
+                return kept
+            order = orders.create_order(
+                {
+                    "body": self._order_request(request, settings),
+                    "paypal_request_id": f"order-{request.order_token}-"
+                    f"{request.amount.minor_units}",
+                }
+            ).body
+            approve = next(link.href for link in order.links if link.rel == "payer-action")
+        except Exception:  # the SDK raises its own, requests' and auth errors alike
+            return PaymentStart(
+                instructions=(
+                    t.gettext(
+                        "PayPal cannot be reached right now. Please reload this page in a few "
+                        "minutes, or choose another payment method."
+                    ),
+                )
+            )
+        return PaymentStart(redirect_url=str(approve), provider_payment=str(order.id))
+
+    def _kept_order(self, orders: Any, request: PaymentRequest) -> PaymentStart | None:
+        if not request.provider_payment or not request.provider_payment.isalnum():
+            return None
+        try:
+            order = orders.get_order({"id": request.provider_payment}).body
+        except ErrorException:
+            return None  # unknown at PayPal (another account): open a new one
+        units = getattr(order, "purchase_units", None) or []
+        amount = getattr(units[0], "amount", None) if units else None
+        if (
+            amount is None
+            or amount.currency_code != request.amount.currency
+            or Money.of(str(amount.value), request.amount.currency) != request.amount
+        ):
+            return None  # another amount is due now: a new PayPal order for it
+        if order.status == "APPROVED":
+            return PaymentStart(
+                redirect_url=f"{request.return_url}?token={order.id}",
+                provider_payment=str(order.id),
+            )
+        links = getattr(order, "links", None) or []
+        approve = next((link.href for link in links if link.rel == "payer-action"), None)
+        if order.status not in ("CREATED", "PAYER_ACTION_REQUIRED") or approve is None:
+            return None
+        return PaymentStart(redirect_url=str(approve), provider_payment=str(order.id))
+
+    def _order_request(self, request: PaymentRequest, settings: Settings) -> OrderRequest:
         number = str(request.order_number)
-        body = OrderRequest(
+        return OrderRequest(
             intent=CheckoutPaymentIntent.CAPTURE,
             purchase_units=[
                 PurchaseUnitRequest(
@@ -148,29 +201,6 @@ class PayPal:
                 )
             ),
         )
-        try:
-            order = (
-                client(settings)
-                .orders.create_order(
-                    {
-                        "body": body,
-                        "paypal_request_id": f"order-{request.order_token}-"
-                        f"{request.amount.minor_units}",
-                    }
-                )
-                .body
-            )
-            approve = next(link.href for link in order.links if link.rel == "payer-action")
-        except Exception:  # the SDK raises its own, requests' and auth errors alike
-            return PaymentStart(
-                instructions=(
-                    t.gettext(
-                        "PayPal cannot be reached right now. Please reload this page in a few "
-                        "minutes, or choose another payment method."
-                    ),
-                )
-            )
-        return PaymentStart(redirect_url=str(approve))
 
     def parse_webhook(
         self, body: bytes, headers: Mapping[str, str], settings: Settings

@@ -19,6 +19,7 @@ from shop.web.api.admin_orders import (
     list_licences,
     list_orders,
     outbox,
+    resolve,
 )
 from shop.web.api.products import plain
 from shop.web.deps import Db, Operator, ShopDep, provide_operator
@@ -123,6 +124,7 @@ admin_router = Router(
         list_orders,
         add_payment,
         cancel_by_operator,
+        resolve,
         list_licences,
         outbox,
     ],

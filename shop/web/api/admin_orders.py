@@ -6,17 +6,19 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from shop.catalog.products import N_
 from shop.errors import ShopError
 from shop.licences.models import Licence, normalise_email
 from shop.mail import list_outbox
+from shop.orders.attention import resolve_flag
 from shop.orders.lifecycle import cancel_order
-from shop.orders.models import Order
+from shop.orders.models import NEEDS_ACTION, Order
 from shop.orders.notifications import notify
 from shop.orders.payments import parse_amount, record_payment
-from shop.web.api.orders import licence_json, order_json
+from shop.web.api.orders import close_cancelled_payment, licence_json, order_json
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued
 from shop.web.transaction import transaction
 
@@ -38,9 +40,18 @@ def list_orders(
     operator: Operator,
     email: FromQuery[str | None] = None,
     subscription_id: FromQuery[int | None] = None,
+    needs_action: FromQuery[bool | None] = None,
 ) -> dict[str, Any]:
-    """Orders and quotes, newest first, optionally for one e-mail or subscription."""
+    """Orders and quotes, newest first, optionally for one e-mail or subscription; with
+    ``needs_action=true`` the orders flagged for the operator, the longest waiting first."""
     statement = select(Order).order_by(col(Order.number).desc()).limit(500)
+    if needs_action:
+        statement = (
+            select(Order)
+            .where(text(NEEDS_ACTION))
+            .order_by(col(Order.needs_action_since), col(Order.id))
+            .limit(500)
+        )
     if email:
         statement = statement.where(Order.email == normalise_email(email))
     if subscription_id is not None:
@@ -74,6 +85,7 @@ def add_payment(
     reference = body.get("reference")
     if not isinstance(method, str) or (reference is not None and not isinstance(reference, str)):
         raise ShopError(422, "validation_error", N_("The request is not valid"))
+    accept_overpayment = body.get("accept_overpayment") is True
     now = shop.clock.now()
     was = order.status
     record_payment(
@@ -88,6 +100,7 @@ def add_payment(
         recorded_by=operator,
         now=now,
         today=shop.clock.today(),
+        accept_overpayment=accept_overpayment,
     )
     if order.status != was:
         notify(db, shop.templates, enabled, shop.settings, order, now)
@@ -95,8 +108,28 @@ def add_payment(
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@post("/orders/{number:int}/cancel", sync_to_thread=True, status_code=200)
+@post("/orders/{number:int}/resolve", sync_to_thread=True, status_code=200)
 @transaction
+def resolve(
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    operator: Operator,
+    number: FromPath[int],
+    data: JSONBody[Any],
+) -> dict[str, Any]:
+    """Clear an order's flag once handled, with a note of what was done (kept)."""
+    order = order_by_number(db, number)
+    note = data.get("note") if isinstance(data, dict) else None
+    if not isinstance(note, str) or not note.strip():
+        raise ShopError(422, "validation_error", N_("Please fill in this field.")).on_field("note")
+    resolve_flag(db, order, note.strip(), operator, shop.clock.now())
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+@post("/orders/{number:int}/cancel", sync_to_thread=True, status_code=200)
+@transaction(after_commit=close_cancelled_payment)
 def cancel_by_operator(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, operator: Operator, number: FromPath[int]
 ) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from shop.licences.keys import PUBLIC_KEY_PATH, public_key_document
 from shop.licences.models import Licence
 from shop.licences.service import start_trial
 from shop.money import Money
+from shop.orders.attention import needs_action_json
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.documents import document_filename, order_document
 from shop.orders.lifecycle import cancel_order
@@ -24,7 +25,9 @@ from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
 from shop.orders.review import awaiting_review
+from shop.payments.closing import close_after_cancel
 from shop.payments.methods import PaymentStart
+from shop.payments.opening import open_payment as open_provider_payment
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.web.api.products import plain
@@ -89,6 +92,7 @@ def order_json(
                 "method": p.method,
                 "reference": p.reference,
                 "received_at": p.created_at.isoformat(),
+                "detail": p.detail,
             }
             for p in payments_of(session, order)
         ],
@@ -105,6 +109,7 @@ def order_json(
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "document_url": f"{settings.public_url}/api/v1/orders/{order.token}/document.pdf",
         "payment": payment_json(order, start),
+        **needs_action_json(order, t),
     }
 
 
@@ -125,7 +130,7 @@ def open_payment(answer: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, An
     shop: Shop = kwargs["shop"]
     with session_scope(shop.reader) as session:
         order = order_by_token(session, answer["order"]["token"])
-    start = start_payment(order, kwargs["enabled"], shop.settings, kwargs["t"])
+    start = open_provider_payment(shop.engine, order, kwargs["enabled"], shop.settings, kwargs["t"])
     answer["order"]["payment"] = payment_json(order, start)
     return answer
 
@@ -170,8 +175,18 @@ def get_order(
     return {"order": order_json(db, order_by_token(db, token), enabled, shop.settings, t)}
 
 
+def close_cancelled_payment(answer: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """After a cancel's commit: its card or PayPal payment cancelled at the provider."""
+    shop: Shop = kwargs["shop"]
+    methods = shop.plugins.everything.payment_methods
+    close_after_cancel(
+        shop.engine, methods, shop.settings, shop.clock.now(), answer["order"]["token"]
+    )
+    return answer
+
+
 @post("/api/v1/orders/{token:str}/cancel", sync_to_thread=True, status_code=200)
-@transaction
+@transaction(after_commit=close_cancelled_payment)
 def cancel_by_buyer(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
 ) -> dict[str, Any]:
