@@ -31,6 +31,8 @@ TITLES = {
     "currency_mismatch": N_("Wrong currency"),
     "order_closed": N_("Order closed"),
     "order_paid": N_("Order already paid"),
+    "order_expired": N_("Order expired"),
+    "order_not_payable": N_("Order cannot be paid"),
     "order_not_cancellable": N_("Order cannot be cancelled"),
     "invalid_signature": N_("Invalid signature"),
     "provider_unavailable": N_("Payment provider unavailable"),

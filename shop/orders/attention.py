@@ -18,6 +18,10 @@ REASONS: dict[str, str] = {
         "This order was priced for a state that has changed since; the payment is kept "
         "on record and nothing was applied. Our team will contact you."
     ),
+    "maintenance_too_far_ahead": N_(
+        "With this payment, maintenance would be paid more than 3 years ahead; the payment "
+        "is kept on record and nothing was applied. Our team will contact you."
+    ),
     "superseded": N_(
         "This order was replaced by a newer one; the payment is kept on record and our "
         "team will contact you."

@@ -14,16 +14,21 @@ from shop.catalog.pricing import ExchangeRate, NotSold, unit_price
 from shop.catalog.products import N_, Kind, Product
 from shop.catalog.rates import current_rates
 from shop.errors import ShopError
-from shop.licences.models import Licence, LicenceStatus
+from shop.licences.models import Licence
 from shop.licences.service import activate
 from shop.money import Money
-from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
-from shop.orders.numbers import open_order
+from shop.orders.follow_up import (
+    followed_order,
+    open_follow_up,
+    subscription_basis,
+    subscription_party,
+    term_end_expiry,
+)
+from shop.orders.models import Order, OrderKind, OrderStatus
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionStatus
 from shop.subscriptions.proration import SwitchQuote, quote_switch, recurring_total
-from shop.subscriptions.terms import term
 
 SETUP_FEE = N_("Setup fee")  # the one-time line of an upgrade (Einrichtungsgebühr, R19)
 SWITCH_REASONS = {
@@ -270,34 +275,38 @@ def request_switch(
             )
         session.add(subscription)
         return SwitchOutcome(quote, lines, applied=True)
-    order = open_order(
+    order = open_follow_up(
         session,
+        party=subscription_party(
+            subscription, followed_order(session, subscription_id=subscription.id)
+        ),
+        basis=subscription_basis(
+            subscription,
+            term_start=subscription.term_start,
+            term_end=subscription.term_end,
+            items=subscription.items,
+        ),
+        lines=[
+            {
+                "sku": "setup-fee",
+                "name": SETUP_FEE,
+                "kind": "fee",
+                "quantity": 1,
+                "unit_price": quote.setup_fee.amount,
+                "total": quote.setup_fee.amount,
+            }
+        ],
         status=OrderStatus.PENDING,
         kind=OrderKind.SWITCH,
         email=subscription.email,
-        name=_holder_name(session, subscription),
-        country=subscription.country,
-        locale=subscription.locale,
-        currency=subscription.currency,
         total=quote.setup_fee.amount,
-        payment_method=subscription.payment_method,
         licence_id=subscription.licence_id,
         subscription_id=subscription.id,
         created_at=now,
+        # Never payable once the term it prices is over (R19).
+        expires_at=term_end_expiry(subscription.term_end, now, settings.timezone),
         switch_items=items_list(wanted),
         switch_recurring_total=quote.new_recurring.amount,
-    )
-    session.add(
-        OrderLine(
-            order_id=order.id,  # type: ignore[arg-type]
-            position=0,
-            sku="setup-fee",
-            name=SETUP_FEE,
-            kind="fee",
-            quantity=1,
-            unit_price=quote.setup_fee.amount,
-            total=quote.setup_fee.amount,
-        )
     )
     record_event(
         session,
@@ -322,13 +331,6 @@ def withdraw_downgrade(
         session, subscription, actor, subscription.status, "scheduled downgrade withdrawn", now
     )
     session.add(subscription)
-
-
-def _holder_name(session: Session, subscription: Subscription) -> str:
-    first = session.exec(
-        select(Order.name).where(Order.subscription_id == subscription.id).order_by(col(Order.id))
-    ).first()
-    return first or subscription.email
 
 
 def apply_items(
@@ -358,52 +360,3 @@ def apply_items(
         now,
     )
     record_event(session, subscription, actor, subscription.status, f"items now {quantities}", now)
-
-
-def apply_paid_switch(session: Session, settings: Settings, order: Order, now: datetime) -> None:
-    """A paid setup fee: the upgrade applies at once, prorated from the day it was quoted."""
-    subscription = session.get(Subscription, order.subscription_id)
-    assert subscription is not None and order.switch_items is not None
-    apply_items(
-        session,
-        settings,
-        subscription,
-        items_dict(order.switch_items),
-        order.switch_recurring_total or subscription.recurring_total,
-        "payment",
-        now,
-    )
-
-
-def apply_paid_renewal(session: Session, settings: Settings, order: Order, now: datetime) -> None:
-    """A paid renewal starts the next term, anchored on the first (R21, R22)."""
-    subscription = session.get(Subscription, order.subscription_id)
-    assert subscription is not None and subscription.anchor is not None
-    assert subscription.term_end is not None
-    months = subscription.billing_period_months
-    index = 0
-    while term(subscription.anchor, months, index)[0] < subscription.term_end:
-        index += 1
-    subscription.term_start, subscription.term_end = term(subscription.anchor, months, index)
-    subscription.on_hold_since = None
-    set_status(
-        session,
-        subscription,
-        SubscriptionStatus.ACTIVE,
-        "payment",
-        f"renewal order {order.number} paid",
-        now,
-    )
-    licence = session.get(Licence, subscription.licence_id)
-    assert licence is not None
-    licence.status = LicenceStatus.ACTIVE
-    activate(
-        session,
-        licence,
-        settings,
-        licence.product,
-        items_dict(subscription.items),
-        subscription.term_end,
-        licence.support,
-        now,
-    )

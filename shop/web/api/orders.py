@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 from sqlmodel import Session, select
 
@@ -22,6 +22,7 @@ from shop.orders.documents import document_filename, order_document
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
+from shop.orders.payment_choice import change_payment_method
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
 from shop.payments.methods import PaymentStart
 from shop.plugins.manager import EnabledPlugins
@@ -173,6 +174,25 @@ def cancel_by_buyer(
 ) -> dict[str, Any]:
     """The buyer cancels an unpaid order or quote; the e-mail is free again (R1)."""
     order = cancel_order(db, order_by_token(db, token), shop.clock.now())
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+@put("/api/v1/orders/{token:str}/payment-method", sync_to_thread=True)
+@transaction(after_commit=open_payment)
+def change_method(
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    token: FromPath[str],
+    data: JSONBody[Any],
+) -> dict[str, Any]:
+    """The buyer picks another enabled method for an unpaid order or quote (R7, R12)."""
+    body = data if isinstance(data, dict) else {}
+    order = order_by_token(db, token)
+    change_payment_method(
+        db, enabled, shop.plugins, order, body.get("payment_method"), shop.clock.now()
+    )
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
