@@ -41,6 +41,12 @@ REASONS: dict[str, str] = {
 }
 
 
+# Reasons for which nothing of the order was applied: the buyer gets no licence key for it.
+NOTHING_APPLIED = frozenset(
+    {"stale_basis", "maintenance_too_far_ahead", "superseded", "paid_after_close"}
+)
+
+
 def flag(order: Order, code: str, now: datetime) -> None:
     """Mark ``order`` for the operator; the first reason and its time are kept."""
     if code not in REASONS:

@@ -28,7 +28,7 @@ from shop.orders.payments import order_lines, outstanding, payments_of, start_pa
 from shop.payments.methods import failure_reason
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
-from shop.web.api.orders import order_by_token
+from shop.web.api.orders import applied, order_by_token
 from shop.web.deps import Db, Enabled, Shop, ShopDep, T, base_url, mail_queued
 from shop.web.pages import buyer_choice, render_page
 from shop.web.transaction import transaction
@@ -257,7 +257,7 @@ def order_page(
         else None,
         "status_label": STATUS_LABELS[OrderStatus(order.status)],
         "money": lambda amount: Money.of(amount, order.currency),
-        "licence": licence if order.status == OrderStatus.PAID else None,
+        "licence": licence if applied(order) else None,
         "document_url": f"/api/v1/orders/{order.token}/document.pdf",
         "subscription_token": subscription.token
         if subscription and subscription.status != "pending"

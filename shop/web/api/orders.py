@@ -17,6 +17,7 @@ from shop.licences.keys import PUBLIC_KEY_PATH, public_key_document
 from shop.licences.models import Licence
 from shop.licences.service import start_trial
 from shop.money import Money
+from shop.orders.attention import NOTHING_APPLIED
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.documents import document_filename, order_document
 from shop.orders.lifecycle import cancel_order
@@ -96,13 +97,18 @@ def order_json(
         ),
         "licence_id": order.licence_id,
         "subscription_id": order.subscription_id,
-        "licence_key": licence.key if licence and order.status == OrderStatus.PAID else None,
+        "licence_key": licence.key if licence and applied(order) else None,
         "created_at": order.created_at.isoformat(),
         "valid_until": order.valid_until.isoformat() if order.valid_until else None,
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "document_url": f"{settings.public_url}/api/v1/orders/{order.token}/document.pdf",
         "payment": payment_json(order, start),
     }
+
+
+def applied(order: Order) -> bool:
+    """Paid and applied: the licence key it gave may be shown (not for money kept unapplied)."""
+    return order.status == OrderStatus.PAID and order.needs_action not in NOTHING_APPLIED
 
 
 def payment_json(order: Order, start: PaymentStart | None) -> dict[str, Any]:
