@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 from payments import ledger, shop_with
 from sqlmodel import Session, select
 from test_payments_card import pay_in_browser, stripe_keys
+from test_payments_paypal import come_back, paypal_order_id
 
 from shop.app import create_app, template_environment
 from shop.db import make_engine, session_scope
@@ -25,6 +26,7 @@ from shop.mail.outbox import OutboxMessage
 from shop.money import Money
 from shop.orders.fulfilment import STALE, stale_reason
 from shop.orders.models import Order
+from shop.payments.fakes.paypal import FakePayPal
 from shop.payments.fakes.stripe import FakeStripe
 from shop.payments.methods import ProviderPayment
 from shop.payments.received import Context, apply_provider_payment
@@ -565,3 +567,34 @@ def test_r7_perpetual_quote_paid_by_card(seeded: Settings, fake_stripe: FakeStri
         page = served.http.get(f"/en/orders/{quote['token']}")
         assert 'id="licence-key"' in page.text
         assert served.order(quote["token"])["licence_key"].startswith("LS1.")
+
+
+@pytest.fixture
+def fake_paypal() -> Iterator[FakePayPal]:
+    fake = FakePayPal().start()
+    yield fake
+    fake.stop()
+
+
+def test_r7_perpetual_quote_paid_by_paypal_on_return(
+    seeded: Settings, fake_paypal: FakePayPal
+) -> None:
+    keys = {
+        "paypal_client_id": fake_paypal.client_id,
+        "paypal_client_secret": fake_paypal.client_secret,
+        "paypal_webhook_id": fake_paypal.webhook_id,
+        "paypal_base_url": fake_paypal.base_url,
+    }
+    with shop_with(seeded, fake_paypal, "paypal", **keys) as served:
+        quote = served.place("", quote=True, items=SERVER)
+        changed = served.http.put(
+            f"/api/v1/orders/{quote['token']}/payment-method", json={"payment_method": "paypal"}
+        )
+        assert changed.status_code == 200, changed.text
+        paypal_id = paypal_order_id(changed.json()["order"])
+        fake_paypal.approve(paypal_id)
+        with fake_paypal.webhooks_held():  # captured on the buyer's return to the quote
+            come_back(served, quote, paypal_id)
+            paid = served.order(quote["token"])
+        assert paid["status"] == "paid" and paid["licence_key"].startswith("LS1.")
+        assert ledger(served.settings, quote["number"]).licence_status == "active"
