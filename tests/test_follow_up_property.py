@@ -181,10 +181,13 @@ class World:
             held = items_dict(subscription.items)
             if subscription.status == "active":
                 assert {k: int(v) for k, v in licence.quantities.items()} == held
+            # Within a running term the persons held never fall: a downgrade waits for the
+            # renewal (R20), which puts the subscription on hold until it is paid.
             persons = held.get(PERSONS, 0)
-            if self.seen is not None and self.seen[0] == subscription.term_start:
+            running = subscription.status in RENEWS
+            if running and self.seen is not None and self.seen[0] == subscription.term_start:
                 assert persons >= self.seen[1], "a paid upgrade was cut within its term"
-            self.seen = (subscription.term_start, persons)
+            self.seen = (subscription.term_start, persons) if running else None
             for order in session.exec(
                 select(Order).where(
                     Order.subscription_id == self.subscription_id,
@@ -208,6 +211,7 @@ class World:
 @settings(
     max_examples=20,
     deadline=None,
+    derandomize=True,  # the same sequences on every run: a slow database cannot flake it
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(sequence=steps)
@@ -216,6 +220,7 @@ class World:
 @example(sequence=[("switch", 30), ("switch", 25), ("pay", 0), ("pay", 0)])
 @example(sequence=[("switch", 100), ("switch", 30), ("pay", 1), ("pay", 0)])
 @example(sequence=[("switch", 50), ("wait", 370, True), ("pay", 0), ("switch", 60), ("pay", 0)])
+@example(sequence=[("switch", 1), ("wait", 365, False), ("wait", 30, False)])
 def test_r19_a_subscription_holds_what_was_paid_for_in_its_term(
     seeded: Settings, sequence: list[tuple[Any, ...]]
 ) -> None:
