@@ -242,6 +242,9 @@ def test_switch_order_expires_at_term_end(shop: Shop, subscribed: int) -> None:
         assert refused.status_code == 409
         assert refused.json()["code"] == "order_expired"
         assert "abgelaufen" in refused.json()["detail"]
+        page = client.get(f"/de/orders/{order['token']}")  # nothing to pay it with
+        assert 'id="instructions"' not in page.text
+        assert 'id="payment-method-form"' not in page.text
     shop.jobs("2026-01-01T06:00:00+01:00")
     with shop.at("2026-01-02T10:00:00+01:00") as client:
         assert shop.order(client, order["token"])["status"] == "expired"

@@ -24,7 +24,13 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payment_choice import change_payment_method
-from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.orders.payments import (
+    expired_refusal,
+    order_lines,
+    outstanding,
+    payments_of,
+    start_payment,
+)
 from shop.payments.methods import failure_reason
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
@@ -272,7 +278,11 @@ def order_page(
     # Everything is read: end the transaction before a card or PayPal method asks its
     # provider, so a slow provider never holds the database (SQLite's one write lock).
     db.commit()
-    start = start_payment(order, enabled, shop.settings, t, base_url=base_url(request))
+    start = None
+    if expired_refusal(order, shop.clock.now()) is None:  # no payment opened once expired
+        start = start_payment(order, enabled, shop.settings, t, base_url=base_url(request))
+    else:
+        context["methods"] = []
     return render_page("pages/order.html", request, shop, t, choice, start=start, **context)
 
 
