@@ -31,6 +31,7 @@ from shop.web.api.admin_reviews import admin_reviews_router
 from shop.web.api.licences import licences_router
 from shop.web.api.orders import (
     cancel_by_buyer,
+    change_method,
     create_order,
     create_trial,
     get_order,
@@ -45,6 +46,7 @@ from shop.web.checkout_pages import (
     checkout_page,
     checkout_submit,
     order_cancel,
+    order_method,
     order_page,
     trial_submit,
     update_cart,
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         payment_return,
         receive_webhook,
         order_cancel,
+        order_method,
         trial_submit,
         subscription_page,
         switch_page,
@@ -175,6 +178,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         create_order,
         get_order,
         cancel_by_buyer,
+        change_method,
         order_document_pdf,
         create_trial,
         licence_public_key,

@@ -35,6 +35,8 @@ TITLES = {
     "absurd_amount": N_("Implausible amount"),
     "overpayment": N_("More than is due"),
     "nothing_to_resolve": N_("Nothing to resolve"),
+    "order_expired": N_("Order expired"),
+    "order_not_payable": N_("Order cannot be paid"),
     "order_not_cancellable": N_("Order cannot be cancelled"),
     "invalid_signature": N_("Invalid signature"),
     "provider_unavailable": N_("Payment provider unavailable"),

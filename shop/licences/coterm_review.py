@@ -21,6 +21,7 @@ from shop.licences.maintenance_orders import yearly_maintenance_price
 from shop.licences.models import Licence
 from shop.money import Money
 from shop.orders.checkout import QUOTE_VALIDITY
+from shop.orders.follow_up import licence_basis
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderLine
 from shop.orders.review import awaiting_review
@@ -141,3 +142,12 @@ def _align(
         session.add(line)
     order.total = total.amount
     order.maintenance_until = aligned_to
+    # Now priced from this end to the aligned date, not by years (R27): paid later, it
+    # applies only while the licence's maintenance still ends where it did.
+    basis = {k: v for k, v in (order.basis or {}).items() if k != "years"}
+    order.basis = {
+        **licence_basis(licence),
+        **basis,
+        "paid_until": licence.paid_until.isoformat(),
+        "aligned_to": aligned_to.isoformat(),
+    }

@@ -7,23 +7,26 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from shop.catalog.pricing import NotSold, unit_price
 from shop.catalog.products import N_, Kind, Product
 from shop.catalog.rates import current_rates
 from shop.errors import ShopError
 from shop.licences.models import Licence, LicenceStatus
-from shop.licences.service import activate
 from shop.money import Money
-from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
-from shop.orders.numbers import open_order
+from shop.orders.follow_up import (
+    UNPAID_LIFETIME,
+    billing_party,
+    followed_order,
+    licence_basis,
+    open_follow_up,
+)
+from shop.orders.models import Order, OrderKind, OrderStatus
 from shop.plugins.manager import EnabledPlugins
-from shop.settings import Settings
 from shop.subscriptions.maintenance import (
     MaintenanceTooFarAhead,
     renew_maintenance,
-    tier_upgrade_maintenance,
 )
 
 # A year of maintenance costs half of the licence's current list price.
@@ -46,11 +49,10 @@ def _perpetual(enabled: EnabledPlugins, licence: Licence) -> Product:
     return product
 
 
-def _first_order(session: Session, licence: Licence) -> Order:
-    order = session.exec(
-        select(Order).where(Order.licence_id == licence.id).order_by(col(Order.id))
-    ).first()
-    assert order is not None, "a paid licence came from an order"
+def _followed(session: Session, licence: Licence) -> Order:
+    order = followed_order(session, licence_id=licence.id)
+    if order is None:  # a licence an operator made by hand, without an order
+        raise ShopError(409, "licence_not_paid", N_("This licence has not been paid yet."))
     return order
 
 
@@ -68,7 +70,7 @@ def _price(enabled: EnabledPlugins, session: Session, product: Product, first: O
 
 def _order(
     session: Session,
-    first: Order,
+    followed: Order,
     licence: Licence,
     kind: OrderKind,
     total: Money,
@@ -76,40 +78,32 @@ def _order(
     sku: str,
     quantity: int,
     now: datetime,
+    basis: dict[str, Any],
     status: OrderStatus = OrderStatus.PENDING,
     **fields: Any,
 ) -> Order:
-    order = open_order(
+    line = {
+        "sku": sku,
+        "name": name,
+        "kind": "maintenance",
+        "quantity": quantity,
+        "unit_price": total.amount / quantity,
+        "total": total.amount,
+    }
+    return open_follow_up(
         session,
+        party={**billing_party(followed), "currency": total.currency},
+        basis=basis,
+        lines=[line],
         status=status,
         kind=kind,
         email=licence.email,
-        name=first.name,
-        organisation=first.organisation,
-        country=first.country,
-        tax_number=first.tax_number,
-        locale=first.locale,
-        currency=total.currency,
         total=total.amount,
-        payment_method=first.payment_method,
         licence_id=licence.id,
         created_at=now,
+        expires_at=now + UNPAID_LIFETIME,  # released like any unpaid order (R1)
         **fields,
     )
-    session.add(
-        OrderLine(
-            order_id=order.id,  # type: ignore[arg-type]
-            position=0,
-            sku=sku,
-            name=name,
-            kind="maintenance",
-            quantity=quantity,
-            unit_price=(total.amount / quantity),
-            total=total.amount,
-        )
-    )
-    session.flush()
-    return order
 
 
 def order_maintenance(
@@ -129,7 +123,8 @@ def order_maintenance(
         raise ShopError(
             422, "validation_error", N_("Maintenance is renewed for 1 to 3 years.")
         ).on_field("years")
-    assert licence.paid_until is not None
+    if licence.paid_until is None:  # _perpetual refuses it; narrowed for the type checker
+        raise ShopError(409, "licence_not_paid", N_("This licence has not been paid yet."))
     try:
         new_end = renew_maintenance(licence.paid_until, today, years)
     except MaintenanceTooFarAhead as too_far:
@@ -139,7 +134,7 @@ def order_maintenance(
             N_("Maintenance can be paid at most 3 years ahead, until %(date)s."),
             date=too_far.latest_end.isoformat(),
         ).on_field("years") from None
-    first = _first_order(session, licence)
+    first = _followed(session, licence)
     yearly = _price(enabled, session, product, first).times(1)
     total = Money.of(yearly.amount * MAINTENANCE_SHARE * years, yearly.currency)
     review = None
@@ -155,12 +150,17 @@ def order_maintenance(
         f"maintenance-{product.sku}",
         years,
         now,
+        licence_basis(licence, years=years),
         # Priced after the operator's review (R27): a quote, with its quote number (R8).
         status=OrderStatus.QUOTE if review else OrderStatus.PENDING,
         maintenance_until=new_end,
         review_reason=review,
         coterm_with=coterm_with,
     )
+    if review:
+        # A quote is valid like any other (R7); it is not released as an unpaid order.
+        order.valid_until, order.expires_at = now + UNPAID_LIFETIME, None
+        session.add(order)
     return order
 
 
@@ -185,7 +185,7 @@ def order_tier_upgrade(
         raise ShopError(
             422, "validation_error", N_("Choose a higher tier of the same product line.")
         ).on_field("sku")
-    first = _first_order(session, licence)
+    first = _followed(session, licence)
     difference = _price(enabled, session, target, first) - _price(enabled, session, current, first)
     return _order(
         session,
@@ -197,46 +197,15 @@ def order_tier_upgrade(
         f"upgrade-{target.sku}",
         1,
         now,
+        licence_basis(licence, to=target.sku),
         switch_items=[{"sku": target.sku, "quantity": 1}],
     )
 
 
-def apply_paid_maintenance(
-    session: Session,
-    enabled: EnabledPlugins,
-    settings: Settings,
-    order: Order,
-    today: date,
-    now: datetime,
-) -> None:
-    """Paid: a renewal extends to its new end; a tier upgrade starts fresh 12 months (R26)."""
-    licence = session.get(Licence, order.licence_id)
-    assert licence is not None
-    if order.maintenance_until is not None:
-        activate(
-            session,
-            licence,
-            settings,
-            licence.product,
-            licence.quantities,
-            order.maintenance_until,
-            licence.support,
-            now,
-        )
-        return
-    assert order.switch_items
-    sku = order.switch_items[0]["sku"]
-    product = enabled.products.get(sku)
-    support = product.support.name if product and product.support else licence.support
-    activate(
-        session, licence, settings, sku, {sku: 1}, tier_upgrade_maintenance(today), support, now
-    )
-
-
 def yearly_maintenance_price(session: Session, enabled: EnabledPlugins, licence: Licence) -> Money:
-    """A year of the licence's maintenance at today's list price, in its first order's
-    currency, not yet rounded: a prorated price is rounded once, at its end (R15)."""
+    """A year of the licence's maintenance at today's list price, in the currency of the
+    order it follows, not yet rounded: a prorated price is rounded once, at its end (R15)."""
     product = _perpetual(enabled, licence)
-    first = _first_order(session, licence)
+    first = _followed(session, licence)
     price = _price(enabled, session, product, first)
     return Money(price.amount * MAINTENANCE_SHARE, price.currency)

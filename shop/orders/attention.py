@@ -23,6 +23,10 @@ REASONS: dict[str, str] = {
         "This order was priced for a state that has changed since; the payment is kept "
         "on record and nothing was applied. Our team will contact you."
     ),
+    "maintenance_too_far_ahead": N_(
+        "With this payment, maintenance would be paid more than 3 years ahead; the payment "
+        "is kept on record and nothing was applied. Our team will contact you."
+    ),
     "superseded": N_(
         "This order was replaced by a newer one; the payment is kept on record and our "
         "team will contact you."
@@ -40,6 +44,12 @@ REASONS: dict[str, str] = {
         "team will contact you."
     ),
 }
+
+
+# Reasons for which nothing of the order was applied: the buyer gets no licence key for it.
+NOTHING_APPLIED = frozenset(
+    {"stale_basis", "maintenance_too_far_ahead", "superseded", "paid_after_close"}
+)
 
 
 def flag(order: Order, code: str, now: datetime) -> None:

@@ -16,9 +16,10 @@ from shop.errors import ShopError
 from shop.licences.models import check_email, normalise_email
 from shop.licences.service import reserve_for_order
 from shop.orders.cart import CartItem, PricedCart, price_items
+from shop.orders.fulfilment import ensure_subscription
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from shop.orders.numbers import open_order
-from shop.orders.payments import ensure_subscription, order_lines
+from shop.orders.payments import order_lines
 from shop.payments.methods import PaymentMethod
 from shop.plugins.manager import EnabledPlugins, Plugins
 

@@ -154,6 +154,9 @@ class Order(SQLModel, table=True):
     # prorated from the day quoted (R19).
     switch_items: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     switch_recurring_total: Decimal | None = Field(default=None, sa_column=Column(ExactDecimal()))
+    # Orders that follow another: the state they were priced from (``shop.orders.follow_up``),
+    # checked again when they are paid. None: a first order, priced from the catalog alone.
+    basis: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     # Money the shop kept but could not apply, or an order an operator must decide on: a
     # stable code (``shop.orders.attention``), and since when. None: nothing to do.
     needs_action: str | None = Field(default=None, max_length=32)

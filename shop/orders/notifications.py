@@ -16,6 +16,7 @@ from shop.i18n import Translator
 from shop.licences.models import Licence
 from shop.mail import DeliveryReport, DocumentLink, deliver_due, queue_mail, render_mail
 from shop.money import Money
+from shop.orders.attention import NOTHING_APPLIED, REASONS
 from shop.orders.documents import document_filename, document_kind, mail_documents
 from shop.orders.models import Order, OrderStatus
 from shop.orders.numbers import invoice_reference, quote_reference
@@ -26,6 +27,7 @@ from shop.settings import Settings
 from shop.subscriptions.models import Subscription
 
 RENEWAL_INVOICE = "renewal_due"  # the outbox kind of a renewal's invoice mail
+PAYMENT_KEPT = "payment_kept"  # paid, flagged for the operator, nothing applied
 
 
 def order_url(settings: Settings, order: Order) -> str:
@@ -61,6 +63,9 @@ def notify(
         return
     if kind == "order_received" and order.kind == "renewal":
         kind = RENEWAL_INVOICE
+    if kind == "payment_received" and order.needs_action in NOTHING_APPLIED:
+        # Paid, but kept without being applied: the buyer is told why, not given a key.
+        kind, extra = PAYMENT_KEPT, {"reason": REASONS[order.needs_action], **extra}
     context: dict[str, Any] = {
         "order": order,
         "lines": order_lines(session, order),

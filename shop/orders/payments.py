@@ -6,32 +6,26 @@ total marks the order paid, activates the licence (new key) and starts the first
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlmodel import Session, select
 
-from shop.catalog.products import N_, Kind
+from shop.catalog.products import N_
 from shop.errors import ShopError
 from shop.i18n import Translator
-from shop.licences.maintenance_orders import apply_paid_maintenance
-from shop.licences.models import Licence
-from shop.licences.service import activate, reserve_for_order
+from shop.licences.service import reserve_for_order
 from shop.money import Money, minor_unit, quantize
 from shop.orders.amounts import INVALID, LIMIT, amount_error, amount_problem
 from shop.orders.attention import flag
+from shop.orders.fulfilment import ensure_subscription, fulfil, main_line
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus, Payment
 from shop.orders.numbers import issue_invoice_number
 from shop.orders.review import awaiting_review
 from shop.payments.methods import PaymentRequest, PaymentStart
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
-from shop.subscriptions.maintenance import maintenance_end_after_purchase
-from shop.subscriptions.models import Subscription, SubscriptionStatus
-from shop.subscriptions.service import apply_paid_renewal, apply_paid_switch, set_status
-from shop.subscriptions.terms import first_term
 
 
 def parse_amount(raw: object, currency: str) -> Decimal:
@@ -46,6 +40,14 @@ def parse_amount(raw: object, currency: str) -> Decimal:
     if (problem := amount_problem(amount, currency, LIMIT)) is not None:
         raise amount_error(problem)
     return quantize(amount, currency)
+
+
+def expired_refusal(order: Order, now: datetime) -> ShopError | None:
+    """A switch order is payable only within the term it prices (R19): past its expiry it
+    takes no payment, even before ``shop jobs run`` has closed it."""
+    if order.kind != OrderKind.SWITCH or order.expires_at is None or now < order.expires_at:
+        return None
+    return ShopError(409, "order_expired", N_("This order has expired and takes no payment."))
 
 
 def order_lines(session: Session, order: Order) -> list[OrderLine]:
@@ -98,6 +100,9 @@ def record_payment(
         )
     if (problem := amount_problem(amount, currency, order.total)) is not None:
         raise amount_error(problem)
+    late = expired_refusal(order, now)
+    if late is not None and provider_reference is None:
+        raise late  # the money was not taken: the operator is told, nothing is recorded
     reason = excess_reason(order, amount)
     if reason is not None and not accept_overpayment:
         raise excess_refusal(order, reason, amount, currency)
@@ -126,11 +131,12 @@ def record_payment(
         order.status = OrderStatus.PENDING  # a reviewed maintenance quote (R27)
     if order.status == OrderStatus.QUOTE:
         # Paying a quote passes the same one-licence check as a checkout (R1).
-        main = next(line for line in lines if line.kind != Kind.ADDON)
+        main = main_line(lines)
         reserve_for_order(session, order, main.sku, {ln.sku: ln.quantity for ln in lines}, now)
         order.status = OrderStatus.PENDING
         order.payment_method = order.payment_method or method
-        ensure_subscription(session, order, lines, now)
+        if main.billing_period_months:  # a perpetual licence has no subscription (R23)
+            ensure_subscription(session, order, lines, now)
     payment = _add_payment(
         session,
         order,
@@ -228,89 +234,8 @@ def _add_payment(
     return payment
 
 
-def fulfil(
-    session: Session,
-    enabled: EnabledPlugins,
-    settings: Settings,
-    order: Order,
-    lines: list[OrderLine],
-    now: datetime,
-    today: date,
-) -> None:
-    """Paid in full: the licence goes active, a subscription starts its first term (R5, R22)."""
-    order.status = OrderStatus.PAID
-    order.paid_at = now
-    order.expires_at = None
-    session.add(order)
-    if order.subscription_id is None and order.kind != OrderKind.NEW:
-        apply_paid_maintenance(session, enabled, settings, order, today, now)  # R24, R26
-        return
-    if order.kind == OrderKind.SWITCH:
-        apply_paid_switch(session, settings, order, now)
-        return
-    if order.kind == OrderKind.RENEWAL:
-        apply_paid_renewal(session, settings, order, now)
-        return
-    main = next(line for line in lines if line.kind != Kind.ADDON)
-    quantities = {line.sku: line.quantity for line in lines}
-    product = enabled.products.get(main.sku)
-    support = product.support.name if product and product.support else None
-    if main.billing_period_months:
-        subscription = ensure_subscription(session, order, lines, now)
-        start, end = first_term(today, main.billing_period_months)
-        subscription.anchor, subscription.term_start, subscription.term_end = start, start, end
-        set_status(
-            session,
-            subscription,
-            SubscriptionStatus.ACTIVE,
-            "payment",
-            f"order {order.number} paid in full",
-            now,
-        )
-        paid_until = end
-    else:
-        paid_until = maintenance_end_after_purchase(today)  # R23: 12 months from payment
-    licence = session.get(Licence, order.licence_id)
-    assert licence is not None, "a pay-now order always holds its licence"
-    activate(session, licence, settings, main.sku, quantities, paid_until, support, now)
-    session.add(order)
-    session.flush()
-
-
 def outstanding(order: Order) -> Decimal:
     return max(order.total - order.paid_amount, Decimal(0)).quantize(minor_unit(order.currency))
-
-
-def ensure_subscription(
-    session: Session, order: Order, lines: list[OrderLine], now: datetime
-) -> Subscription:
-    """The order's subscription, created pending until the order is paid (R5, R16)."""
-    if order.subscription_id is not None:
-        existing = session.get(Subscription, order.subscription_id)
-        assert existing is not None
-        return existing
-    main = next(line for line in lines if line.kind != Kind.ADDON)
-    assert main.billing_period_months is not None
-    subscription = Subscription(
-        token=secrets.token_urlsafe(24),
-        licence_id=order.licence_id,  # type: ignore[arg-type]
-        email=order.email,
-        country=order.country,
-        locale=order.locale,
-        payment_method=order.payment_method,
-        status=SubscriptionStatus.PENDING,
-        items=[{"sku": line.sku, "quantity": line.quantity} for line in lines],
-        currency=order.currency,
-        recurring_total=order.total,
-        billing_period_months=main.billing_period_months,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(subscription)
-    session.flush()
-    order.subscription_id = subscription.id
-    session.add(order)
-    return subscription
 
 
 def payment_request(order: Order, base_url: str) -> PaymentRequest:

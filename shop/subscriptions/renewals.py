@@ -36,6 +36,7 @@ from shop.catalog.rates import current_rates
 from shop.jobs.retry import BusyRetry
 from shop.licences.models import Licence, LicenceStatus
 from shop.mail.outbox import OutboxMessage
+from shop.orders.follow_up import billing_parties, subscription_basis
 from shop.orders.models import (
     AWAITS_NO_CHARGE,
     TO_INVOICE,
@@ -54,7 +55,8 @@ from shop.subscriptions.models import (
     SubscriptionEvent,
     SubscriptionStatus,
 )
-from shop.subscriptions.service import items_dict, price_of
+from shop.subscriptions.service import items_dict, items_list, price_of
+from shop.subscriptions.terms import term_after
 
 # Subscriptions per renewal batch. Measured, 10,000 renewals, one runner: batches of 50
 # renew 5,400/s on SQLite and 1,800/s on PostgreSQL, 250-500 about 7,600/s and 2,300-2,600/s,
@@ -269,6 +271,7 @@ def _renew(
     downgrade applies now) and current prices; the subscriptions go on hold until paid."""
     if not renewing:
         return []
+    parties = billing_parties(session, renewing)  # R11: each invoice names its customer
     renewals = [Renewal.plan(subscription, prices) for subscription in renewing]
     _update(session, SUBSCRIPTIONS, [(r.subscription.id, r.change(now)) for r in renewals])
     # The counter row queues every writer of an order, so it is taken last and held only
@@ -282,7 +285,7 @@ def _renew(
         ORDERS,
         [
             {
-                **_renewal_order(renewal, number, now),
+                **_renewal_order(renewal, parties[renewal.subscription.id or 0], number, now),
                 "invoice_number": invoice,
                 "invoice_issued_at": now,
             }
@@ -304,24 +307,36 @@ def _renew(
     return numbers
 
 
-def _renewal_order(renewal: Renewal, number: int, now: datetime) -> dict[str, Any]:
+def _renewal_order(
+    renewal: Renewal, party: dict[str, Any], number: int, now: datetime
+) -> dict[str, Any]:
+    """The row of a renewal order, as ``follow_up.open_follow_up`` would build it: the billing
+    party of the order it follows, and its basis (the term it pays for, the items renewed)."""
     subscription, priced = renewal.subscription, renewal.priced
+    assert subscription.term_end is not None  # claimed by its term end: never None here
+    next_start, next_end = term_after(
+        subscription.anchor or subscription.term_end,
+        subscription.billing_period_months,
+        subscription.term_end,
+    )
     return {
+        **party,
         "number": number,
         "token": secrets.token_urlsafe(24),
         "status": OrderStatus.PENDING,
         "kind": OrderKind.RENEWAL,
         "email": subscription.email,
-        "name": subscription.email,
-        "country": subscription.country,
-        "locale": subscription.locale,
-        "currency": subscription.currency,
         "total": priced.total,
         "paid_amount": Decimal(0),
-        "payment_method": subscription.payment_method,
         "licence_id": subscription.licence_id,
         "subscription_id": subscription.id,
         "renewal_term_start": subscription.term_end,
+        "basis": subscription_basis(
+            subscription,
+            term_start=next_start,
+            term_end=next_end,
+            items=items_list(renewal.quantities),
+        ),
         "created_at": now,
     }
 

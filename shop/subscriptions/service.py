@@ -15,13 +15,19 @@ from shop.catalog.pricing import ExchangeRate, NotSold, unit_price
 from shop.catalog.products import N_, Kind, Product
 from shop.catalog.rates import current_rates
 from shop.errors import ShopError
-from shop.licences.models import Licence, LicenceStatus
+from shop.licences.models import Licence
 from shop.licences.service import activate
 from shop.money import Money
+from shop.orders.follow_up import (
+    followed_order,
+    open_follow_up,
+    subscription_basis,
+    subscription_party,
+    term_end_expiry,
+)
 from shop.orders.lifecycle import cancel_order
 from shop.orders.line_text import setup_fee_detail
-from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
-from shop.orders.numbers import open_order
+from shop.orders.models import Order, OrderKind, OrderStatus
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionStatus
@@ -443,35 +449,39 @@ def request_switch(
             )
         session.add(subscription)
         return outcome(applied=True, superseded=superseded)
-    order = open_order(
+    order = open_follow_up(
         session,
+        party=subscription_party(
+            subscription, followed_order(session, subscription_id=subscription.id)
+        ),
+        basis=subscription_basis(
+            subscription,
+            term_start=term_start,
+            term_end=term_end,
+            items=subscription.items,
+        ),
+        lines=[
+            {
+                "sku": "setup-fee",
+                "name": SETUP_FEE,
+                "kind": "fee",
+                "quantity": 1,
+                "unit_price": quote.setup_fee.amount,
+                "total": quote.setup_fee.amount,
+                "detail": _fee_detail(enabled, current, wanted, quote, term_end),
+            }
+        ],
         status=OrderStatus.PENDING,
         kind=OrderKind.SWITCH,
         email=subscription.email,
-        name=_holder_name(session, subscription),
-        country=subscription.country,
-        locale=subscription.locale,
-        currency=subscription.currency,
         total=quote.setup_fee.amount,
-        payment_method=subscription.payment_method,
         licence_id=subscription.licence_id,
         subscription_id=subscription.id,
         created_at=now,
+        # Never payable once the term it prices is over (R19).
+        expires_at=term_end_expiry(term_end, now, settings.timezone),
         switch_items=items_list(wanted),
         switch_recurring_total=quote.new_recurring.amount,
-    )
-    session.add(
-        OrderLine(
-            order_id=order.id,  # type: ignore[arg-type]
-            position=0,
-            sku="setup-fee",
-            name=SETUP_FEE,
-            kind="fee",
-            quantity=1,
-            unit_price=quote.setup_fee.amount,
-            total=quote.setup_fee.amount,
-            detail=_fee_detail(enabled, current, wanted, quote, term_end),
-        )
     )
     record_event(
         session,
@@ -522,13 +532,6 @@ def withdraw_downgrade(
     session.add(subscription)
 
 
-def _holder_name(session: Session, subscription: Subscription) -> str:
-    first = session.exec(
-        select(Order.name).where(Order.subscription_id == subscription.id).order_by(col(Order.id))
-    ).first()
-    return first or subscription.email
-
-
 def apply_items(
     session: Session,
     settings: Settings,
@@ -557,53 +560,3 @@ def apply_items(
         now,
     )
     record_event(session, subscription, actor, subscription.status, f"items now {quantities}", now)
-
-
-def apply_paid_switch(session: Session, settings: Settings, order: Order, now: datetime) -> None:
-    """A paid setup fee: the upgrade applies at once, prorated from the day it was quoted."""
-    subscription = session.get(Subscription, order.subscription_id)
-    if subscription is None or order.switch_items is None:
-        raise refuse_switch("inactive")
-    apply_items(
-        session,
-        settings,
-        subscription,
-        items_dict(order.switch_items),
-        order.switch_recurring_total or subscription.recurring_total,
-        "payment",
-        now,
-    )
-
-
-def apply_paid_renewal(session: Session, settings: Settings, order: Order, now: datetime) -> None:
-    """A paid renewal starts the next term, anchored on the first (R21, R22)."""
-    subscription = session.get(Subscription, order.subscription_id)
-    assert subscription is not None and subscription.anchor is not None
-    assert subscription.term_end is not None
-    months = subscription.billing_period_months
-    index = 0
-    while term(subscription.anchor, months, index)[0] < subscription.term_end:
-        index += 1
-    subscription.term_start, subscription.term_end = term(subscription.anchor, months, index)
-    subscription.on_hold_since = None
-    set_status(
-        session,
-        subscription,
-        SubscriptionStatus.ACTIVE,
-        "payment",
-        f"renewal order {order.number} paid",
-        now,
-    )
-    licence = session.get(Licence, subscription.licence_id)
-    assert licence is not None
-    licence.status = LicenceStatus.ACTIVE
-    activate(
-        session,
-        licence,
-        settings,
-        licence.product,
-        items_dict(subscription.items),
-        subscription.term_end,
-        licence.support,
-        now,
-    )

@@ -27,3 +27,12 @@ def term(anchor: date, months: int, index: int) -> tuple[date, date]:
 def first_term(paid_on: date, months: int) -> tuple[date, date]:
     """A paid term starts on the day the order is paid in full (R22)."""
     return term(paid_on, months, 0)
+
+
+def term_after(anchor: date, months: int, end: date) -> tuple[date, date]:
+    """The term of those anchored on ``anchor`` that starts at ``end``, where the one
+    before ended (or the first that starts after it): what a renewal pays for (R21)."""
+    index = 0
+    while term(anchor, months, index)[0] < end:
+        index += 1
+    return term(anchor, months, index)

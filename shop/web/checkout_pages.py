@@ -17,25 +17,28 @@ from shop.i18n import Translator
 from shop.licences.models import Licence
 from shop.licences.service import start_trial
 from shop.money import Money
+from shop.orders.attention import REASONS
 from shop.orders.cart import CartItem, PricedCart, price_items
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.numbers import invoice_reference, quote_reference
-from shop.orders.payments import order_lines, outstanding, payments_of
+from shop.orders.payment_choice import change_payment_method
+from shop.orders.payments import expired_refusal, order_lines, outstanding, payments_of
 from shop.orders.review import awaiting_review
 from shop.payments.closing import close_after_cancel
 from shop.payments.methods import failure_reason
 from shop.payments.opening import open_payment
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
-from shop.web.api.orders import order_by_token
+from shop.web.api.orders import applied, order_by_token
 from shop.web.deps import Db, Enabled, Shop, ShopDep, T, base_url, mail_queued
 from shop.web.pages import buyer_choice, render_page
 from shop.web.transaction import transaction
 
 CART = "cart"
+METHOD_PROBLEM = N_("This payment method cannot be chosen for this order.")
 STATUS_LABELS = {
     OrderStatus.QUOTE: N_("Quote"),
     OrderStatus.PENDING: N_("Awaiting payment"),
@@ -254,23 +257,35 @@ def order_page(
         "due": outstanding(order),
         "return_url": f"{base_url(request)}/{lang}/orders/{order.token}/return",
         "payment_problem": failure_reason(failed)
-        if failed and order.status == OrderStatus.PENDING
+        if failed and order.status in (OrderStatus.PENDING, OrderStatus.QUOTE)
         else None,
         "status_label": STATUS_LABELS[OrderStatus(order.status)],
         "quote_number": quote_reference(order),
         "invoice_number": invoice_reference(order),
         "under_review": awaiting_review(order),
         "money": lambda amount: Money.of(amount, order.currency),
-        "licence": licence if order.status == OrderStatus.PAID else None,
+        "licence": licence if applied(order) else None,
         "document_url": f"/api/v1/orders/{order.token}/document.pdf",
         "subscription_token": subscription.token
         if subscription and subscription.status != "pending"
         else None,
+        "attention": REASONS.get(order.needs_action or ""),
+        # Another method can be chosen while the order is unpaid (R7, R12).
+        "methods": [m for m in enabled.payment_methods.values() if m.accepts(order.currency)]
+        if order.status in (OrderStatus.PENDING, OrderStatus.QUOTE)
+        else [],
+        "method_problem": METHOD_PROBLEM if request.query_params.get("method_problem") else None,
     }
     # Everything is read: end the transaction before a card or PayPal method asks its
     # provider, so a slow provider never holds the database (SQLite's one write lock).
     db.commit()
-    start = open_payment(shop.engine, order, enabled, shop.settings, t, base_url=base_url(request))
+    start = None
+    if expired_refusal(order, shop.clock.now()) is None:  # no payment opened once expired
+        start = open_payment(
+            shop.engine, order, enabled, shop.settings, t, base_url=base_url(request)
+        )
+    else:
+        context["methods"] = []
     return render_page("pages/order.html", request, shop, t, choice, start=start, **context)
 
 
@@ -280,6 +295,30 @@ def close_cancelled_payment(answer: Redirect, kwargs: dict[str, Any]) -> Redirec
     methods = shop.plugins.everything.payment_methods
     close_after_cancel(shop.engine, methods, shop.settings, shop.clock.now(), kwargs["token"])
     return answer
+
+
+@post("/{lang:str}/orders/{token:str}/payment-method", sync_to_thread=True)
+@transaction
+def order_method(
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    lang: FromPath[str],
+    token: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Redirect:
+    """The buyer picks another payment method on the order page."""
+    try:
+        with db.begin_nested():
+            order = order_by_token(db, token)
+            change_payment_method(
+                db, enabled, shop.plugins, order, data.get("payment_method"), shop.clock.now()
+            )
+    except ShopError as error:
+        if error.status == 404:
+            raise
+        return Redirect(f"/{lang}/orders/{token}?method_problem={error.code}")
+    return Redirect(f"/{lang}/orders/{token}")
 
 
 @post("/{lang:str}/orders/{token:str}/cancel", sync_to_thread=True)

@@ -84,7 +84,9 @@ def payment_return(
         raise ShopError(404, "not_found", N_("There is no order with this address."))
     page = f"/{lang}/orders/{token}"
     method = shop.plugins.everything.payment_methods.get(order.payment_method)
-    if order.status != OrderStatus.PENDING or not isinstance(method, OnlineMethod):
+    if order.status not in (OrderStatus.PENDING, OrderStatus.QUOTE) or not isinstance(
+        method, OnlineMethod
+    ):
         return Redirect(page)
     query = {name: value for name, value in request.query_params.items()}
     result = method.confirm_return(query, shop.settings)

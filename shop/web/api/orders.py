@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 from sqlmodel import Session, select
 
@@ -17,12 +17,13 @@ from shop.licences.keys import PUBLIC_KEY_PATH, public_key_document
 from shop.licences.models import Licence
 from shop.licences.service import start_trial
 from shop.money import Money
-from shop.orders.attention import needs_action_json
+from shop.orders.attention import NOTHING_APPLIED, needs_action_json
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.documents import document_filename, order_document
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
+from shop.orders.payment_choice import change_payment_method
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
 from shop.orders.review import awaiting_review
 from shop.payments.closing import close_after_cancel
@@ -103,7 +104,7 @@ def order_json(
         ),
         "licence_id": order.licence_id,
         "subscription_id": order.subscription_id,
-        "licence_key": licence.key if licence and order.status == OrderStatus.PAID else None,
+        "licence_key": licence.key if licence and applied(order) else None,
         "created_at": order.created_at.isoformat(),
         "valid_until": order.valid_until.isoformat() if order.valid_until else None,
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
@@ -111,6 +112,11 @@ def order_json(
         "payment": payment_json(order, start),
         **needs_action_json(order, t),
     }
+
+
+def applied(order: Order) -> bool:
+    """Paid and applied: the licence key it gave may be shown (not for money kept unapplied)."""
+    return order.status == OrderStatus.PAID and order.needs_action not in NOTHING_APPLIED
 
 
 def payment_json(order: Order, start: PaymentStart | None) -> dict[str, Any]:
@@ -192,6 +198,25 @@ def cancel_by_buyer(
 ) -> dict[str, Any]:
     """The buyer cancels an unpaid order or quote; the e-mail is free again (R1)."""
     order = cancel_order(db, order_by_token(db, token), shop.clock.now())
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+@put("/api/v1/orders/{token:str}/payment-method", sync_to_thread=True)
+@transaction(after_commit=open_payment)
+def change_method(
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    token: FromPath[str],
+    data: JSONBody[Any],
+) -> dict[str, Any]:
+    """The buyer picks another enabled method for an unpaid order or quote (R7, R12)."""
+    body = data if isinstance(data, dict) else {}
+    order = order_by_token(db, token)
+    change_payment_method(
+        db, enabled, shop.plugins, order, body.get("payment_method"), shop.clock.now()
+    )
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
