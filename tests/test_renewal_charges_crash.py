@@ -1,6 +1,7 @@
 """R21 through crashes: `shop jobs run`, a real process, killed with SIGKILL 20 times at
-random points over 200 card renewals (at random moments, and right after the fake Stripe
-charged a card but before the runner heard the answer), then run to the end: every
+random points over 200 card renewals (at random early moments, right before the fake
+Stripe charges a card, and right after it charged one but before the runner heard the
+answer), then run to the end: every
 renewal is charged exactly once at Stripe or, when the card is declined, invoiced, and
 none is both charged and invoiced.
 
@@ -50,25 +51,33 @@ DECLINING_CARD = "4000000000000002"
 
 
 class CrashingStripe(FakeStripe):
-    """A fake Stripe that can kill the runner after charging a card, before it answers:
-    the money moved, the runner never learns it."""
+    """A fake Stripe that can kill the runner at its n-th charge request: before charging
+    (the runner dies waiting, nothing moved) or after charging, before it answers (the
+    money moved, the runner never learns it)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.victim: subprocess.Popen[bytes] | None = None
-        self.kill_after: int | None = None  # kill after this many more charges
+        self.kill_after: int | None = None  # kill at this many more charge requests
+        self.kill_before = False  # kill before the charge instead of after it
         self.killed = threading.Event()
 
-    def handle(self, request: Request) -> Response:
-        response = super().handle(request)
+    def _countdown(self, request: Request, before: bool) -> None:
         charging = request.method == "POST" and request.path == "/v1/payment_intents"
         with self._state:
-            if charging and self.kill_after is not None and self.victim is not None:
+            if not charging or self.kill_before != before or self.victim is None:
+                return
+            if self.kill_after is not None:
                 self.kill_after -= 1
                 if self.kill_after <= 0:
                     self.kill_after = None
                     self.victim.kill()
                     self.killed.set()
+
+    def handle(self, request: Request) -> Response:
+        self._countdown(request, before=True)
+        response = super().handle(request)
+        self._countdown(request, before=False)
         return response
 
 
@@ -116,20 +125,25 @@ def start_runner(settings: Settings, fake: FakeStripe, log: Path) -> subprocess.
 def kill_at_random(
     settings: Settings, fake: CrashingStripe, log: Path, rng: random.Random
 ) -> tuple[int, list[str]]:
-    """Start runners and SIGKILL each at a random point until ``KILLS`` kills landed."""
+    """Start runners and SIGKILL each at a random point until ``KILLS`` kills landed.
+
+    Each kill lets a runner make at most a few charges (a timed kill comes early, while it
+    starts, reconciles or renews), so 20 kills never use up the 200 renewals however fast
+    the machine is."""
     kills, how = 0, []
     while kills < KILLS:
         process = start_runner(settings, fake, log)
-        after_charge = kills % 2 == 0
+        way = ("after a charge", "before a charge", "at a random moment")[kills % 3]
         with fake._state:
             fake.victim = process
             fake.killed.clear()
-            fake.kill_after = rng.randint(1, 8) if after_charge else None
-        if after_charge:
+            fake.kill_before = way == "before a charge"
+            fake.kill_after = rng.randint(1, 5) if way != "at a random moment" else None
+        if way != "at a random moment":
             fake.killed.wait(timeout=120)
         else:
             try:
-                process.wait(timeout=rng.uniform(0.3, 4.0))
+                process.wait(timeout=rng.uniform(0.2, 1.2))
             except subprocess.TimeoutExpired:
                 process.kill()
         process.wait(timeout=60)
@@ -138,7 +152,7 @@ def kill_at_random(
         if process.returncode == 0:
             break  # it finished before the kill: nothing left to crash
         kills += 1
-        how.append("after a charge" if after_charge else "at a random moment")
+        how.append(way)
     return kills, how
 
 
