@@ -56,6 +56,7 @@ from shop.web.deps import (
     provide_shop,
     provide_translator,
 )
+from shop.web.hostile_input import refuse_hostile_input
 from shop.web.pages import catalog, home, product_page
 from shop.web.payment_routes import payment_return, receive_webhook
 from shop.web.problems import handle_error
@@ -174,6 +175,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             "t": Provide(provide_translator, sync_to_thread=False),
         },
         exception_handlers={Exception: handle_error},
+        before_request=refuse_hostile_input,
+        request_max_body_size=settings.max_body_bytes,
         template_config=TemplateConfig(engine=engine),
         # Only the storefront's cart needs a session; API calls, webhooks and static files
         # neither read nor write one, so they skip decrypting and re-signing the cookie.

@@ -36,6 +36,9 @@ TITLES = {
     "provider_unavailable": N_("Payment provider unavailable"),
     "busy": N_("Busy"),
     "idempotency_key_reused": N_("Idempotency-Key already used"),
+    "invalid_json": N_("Unreadable JSON"),
+    "body_too_large": N_("Request too large"),
+    "invalid_event": N_("Not a provider event"),
 }
 
 
@@ -48,6 +51,7 @@ class ShopError(Exception):
         self.detail = detail
         self.params = params
         self.field: str | None = None
+        self.fields: list[str] = []  # every field at fault, when several are
         self.reason: str | None = None
 
     def with_reason(self, reason: str) -> ShopError:

@@ -22,6 +22,7 @@ from shop.orders.models import Order, OrderStatus
 from shop.payments.methods import (
     ChargeFailure,
     InvalidWebhook,
+    MalformedEvent,
     OnlineMethod,
     ProviderPayment,
     ProviderUnavailable,
@@ -60,6 +61,10 @@ def _receive(shop: Shop, provider: str, body: bytes, headers: dict[str, str]) ->
         raise ShopError(404, "not_found", N_("Not found"))  # no such provider configured
     try:
         event = method.parse_webhook(body, headers, shop.settings)
+    except MalformedEvent:
+        raise ShopError(
+            400, "invalid_event", N_("The body is not an event the shop can read.")
+        ) from None
     except InvalidWebhook:
         raise ShopError(
             400, "invalid_signature", N_("The webhook signature does not check out.")

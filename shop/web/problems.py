@@ -12,7 +12,9 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    ValidationException,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Template
 from sqlalchemy.exc import OperationalError
@@ -49,6 +51,12 @@ def _as_shop_error(exc: Exception) -> ShopError:
                 "Please reload the page and try again."
             ),
         )
+    if isinstance(exc, RequestEntityTooLarge):
+        return ShopError(
+            413, "body_too_large", N_("The request is too large for the shop to read.")
+        ).on_field("body")
+    if isinstance(exc, ValidationException):
+        return invalid_input(exc)
     if isinstance(exc, DatabaseBusy | PoolTimeout | OperationalError):
         # No connection or no write lock in time, or the database is away for a moment:
         # nothing was saved, and the same request may well succeed shortly.
@@ -69,6 +77,42 @@ def _as_shop_error(exc: Exception) -> ShopError:
     )
 
 
+MISSING = ("missing required field", "missing required")
+
+
+def invalid_input(exc: ValidationException) -> ShopError:
+    """Litestar's own check of a typed parameter or body, in the shop's translated shape:
+    422 ``validation_error`` naming the first field at fault (``errors`` names them all)."""
+    fields = []
+    for entry in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(entry, dict):
+            fields.append((field_of(entry), str(entry.get("message", ""))))
+    field, message = fields[0] if fields else ("body", str(exc.detail))
+    if any(word in message.lower() for word in MISSING):
+        error = ShopError(422, "validation_error", N_("Please fill in this field."))
+    else:
+        error = ShopError(422, "validation_error", N_("This value is not valid here."))
+    error.on_field(field)
+    error.fields = [name for name, _ in fields]
+    return error
+
+
+def field_of(entry: dict[str, Any]) -> str:
+    """``$.reseller.customer_name`` or ``$.items[0].sku`` from msgspec, or the parameter's
+    name, as the dotted path the shop's own field errors use."""
+    message = str(entry.get("message", ""))
+    _, at, path = message.rpartition("at `$")
+    if at:
+        dotted = path.rstrip("`").replace("[", ".").replace("]", "").lstrip(".")
+        missing = message.partition("missing required field `")[2].partition("`")[0]
+        return ".".join(part for part in (dotted, missing) if part) or "body"
+    missing = message.partition("missing required field `")[2].partition("`")[0]
+    if missing:
+        return missing
+    key = entry.get("key")
+    return str(key) if key and key != "data" else "body"
+
+
 def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     error = _as_shop_error(exc)
     t = translator_for(request)
@@ -81,6 +125,8 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
         extra: dict[str, Any] = {"code": error.code}
         if error.field:
             extra["field"] = error.field
+        if error.fields:
+            extra["errors"] = [{"field": name, "detail": detail} for name in error.fields]
         if error.reason:
             extra["reason"] = error.reason
         problem = ProblemDetailsException(

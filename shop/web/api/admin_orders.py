@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from sqlmodel import col, select
 
 from shop.catalog.products import N_
@@ -18,7 +19,20 @@ from shop.orders.notifications import notify
 from shop.orders.payments import parse_amount, record_payment
 from shop.web.api.orders import licence_json, order_json
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued
+from shop.web.hostile_input import MAX_ID
 from shop.web.transaction import transaction
+
+# A decimal as the contract writes money ("120.00"); no exponent a Decimal would take.
+AMOUNT_TEXT = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,6})?")
+
+
+def amount_shaped(raw: object) -> object:
+    """``raw`` if it is written as an amount; otherwise a value ``parse_amount`` refuses."""
+    if isinstance(raw, str) and AMOUNT_TEXT.fullmatch(raw.strip()):
+        return raw.strip()
+    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= MAX_ID:
+        return raw
+    return None
 
 
 def order_by_number(db: Db, number: int) -> Order:
@@ -37,7 +51,7 @@ def list_orders(
     t: T,
     operator: Operator,
     email: FromQuery[str | None] = None,
-    subscription_id: FromQuery[int | None] = None,
+    subscription_id: Annotated[int | None, Parameter(ge=0, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     """Orders and quotes, newest first, optionally for one e-mail or subscription."""
     statement = select(Order).order_by(col(Order.number).desc()).limit(500)
@@ -69,7 +83,7 @@ def add_payment(
         raise ShopError(422, "validation_error", N_("Please fill in this field.")).on_field(
             "currency"
         )
-    amount = parse_amount(body.get("amount"), order.currency)
+    amount = parse_amount(amount_shaped(body.get("amount")), order.currency)
     method = body.get("method") or order.payment_method or "bank_transfer"
     reference = body.get("reference")
     if not isinstance(method, str) or (reference is not None and not isinstance(reference, str)):
