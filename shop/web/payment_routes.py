@@ -28,6 +28,7 @@ from shop.payments.methods import (
     ProviderUnavailable,
 )
 from shop.payments.received import Context, apply_once, receive_event
+from shop.web.api.schemas import WebhookAck, answers
 from shop.web.deps import Shop, ShopDep, mail_queued
 
 
@@ -44,7 +45,18 @@ def context(shop: Shop) -> Context:
     )
 
 
-@post("/webhooks/{provider:str}", status_code=200)
+@post(
+    "/webhooks/{provider:str}",
+    status_code=200,
+    tags=["webhooks"],
+    responses=answers(
+        200,
+        WebhookAck,
+        e400=("invalid_signature", "invalid_event"),
+        e404=("not_found",),
+        e503=("provider_unavailable",),
+    ),
+)
 async def receive_webhook(
     request: Request[Any, Any, Any], shop: ShopDep, provider: FromPath[str]
 ) -> dict[str, Any]:

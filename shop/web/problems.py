@@ -24,6 +24,7 @@ from shop.catalog.products import N_
 from shop.db import DatabaseBusy
 from shop.errors import ShopError
 from shop.web.deps import translator_for
+from shop.web.hostile_input import invalid_value
 
 log = logging.getLogger("shop")
 
@@ -77,40 +78,19 @@ def _as_shop_error(exc: Exception) -> ShopError:
     )
 
 
-MISSING = ("missing required field", "missing required")
-
-
 def invalid_input(exc: ValidationException) -> ShopError:
     """Litestar's own check of a typed parameter or body, in the shop's translated shape:
     422 ``validation_error`` naming the first field at fault (``errors`` names them all)."""
-    fields = []
-    for entry in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(entry, dict):
-            fields.append((field_of(entry), str(entry.get("message", ""))))
-    field, message = fields[0] if fields else ("body", str(exc.detail))
-    if any(word in message.lower() for word in MISSING):
-        error = ShopError(422, "validation_error", N_("Please fill in this field."))
-    else:
-        error = ShopError(422, "validation_error", N_("This value is not valid here."))
-    error.on_field(field)
-    error.fields = [name for name, _ in fields]
+    entries = [e for e in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(e, dict)]
+    if not entries:
+        return invalid_value(str(exc.detail), "body")
+    first = entries[0]
+    key = str(first.get("key") or "")
+    error = invalid_value(str(first.get("message", "")), "" if key == "data" else key)
+    error.fields = [
+        invalid_value(str(e.get("message", "")), str(e.get("key"))).field or "body" for e in entries
+    ]
     return error
-
-
-def field_of(entry: dict[str, Any]) -> str:
-    """``$.reseller.customer_name`` or ``$.items[0].sku`` from msgspec, or the parameter's
-    name, as the dotted path the shop's own field errors use."""
-    message = str(entry.get("message", ""))
-    _, at, path = message.rpartition("at `$")
-    if at:
-        dotted = path.rstrip("`").replace("[", ".").replace("]", "").lstrip(".")
-        missing = message.partition("missing required field `")[2].partition("`")[0]
-        return ".".join(part for part in (dotted, missing) if part) or "body"
-    missing = message.partition("missing required field `")[2].partition("`")[0]
-    if missing:
-        return missing
-    key = entry.get("key")
-    return str(key) if key and key != "data" else "body"
 
 
 def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

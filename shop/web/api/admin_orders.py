@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from sqlmodel import col, select
 
 from shop.catalog.products import N_
@@ -17,22 +17,20 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order
 from shop.orders.notifications import notify
 from shop.orders.payments import parse_amount, record_payment
-from shop.web.api.orders import licence_json, order_json
+from shop.web.api.orders import NO_ORDER, licence_json, order_json
+from shop.web.api.schemas import (
+    OPERATOR,
+    PAYMENT_EXAMPLE,
+    LicenceList,
+    OrderAnswer,
+    OrderList,
+    Outbox,
+    PaymentReceived,
+    answers,
+)
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued
 from shop.web.hostile_input import MAX_ID
 from shop.web.transaction import transaction
-
-# A decimal as the contract writes money ("120.00"); no exponent a Decimal would take.
-AMOUNT_TEXT = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,6})?")
-
-
-def amount_shaped(raw: object) -> object:
-    """``raw`` if it is written as an amount; otherwise a value ``parse_amount`` refuses."""
-    if isinstance(raw, str) and AMOUNT_TEXT.fullmatch(raw.strip()):
-        return raw.strip()
-    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= MAX_ID:
-        return raw
-    return None
 
 
 def order_by_number(db: Db, number: int) -> Order:
@@ -42,7 +40,7 @@ def order_by_number(db: Db, number: int) -> Order:
     return order
 
 
-@get("/orders", sync_to_thread=True)
+@get("/orders", sync_to_thread=True, responses=answers(200, OrderList, **OPERATOR))
 @transaction
 def list_orders(
     db: Db,
@@ -63,7 +61,19 @@ def list_orders(
     return {"orders": [order_json(db, o, enabled, shop.settings, t) for o in orders]}
 
 
-@post("/orders/{number:int}/payments", sync_to_thread=True, status_code=201)
+@post(
+    "/orders/{number:int}/payments",
+    sync_to_thread=True,
+    status_code=201,
+    responses=answers(
+        201,
+        OrderAnswer,
+        e409=("order_closed", "order_paid"),
+        e422=("currency_mismatch", "idempotency_key_reused"),
+        **OPERATOR,
+        **NO_ORDER,
+    ),
+)
 @transaction
 def add_payment(
     request: Request[Any, Any, Any],
@@ -73,21 +83,16 @@ def add_payment(
     t: T,
     operator: Operator,
     number: FromPath[int],
-    data: JSONBody[Any],
+    data: Annotated[
+        PaymentReceived,
+        Body(examples=[Example(summary="a bank transfer", value=PAYMENT_EXAMPLE)]),
+    ],
 ) -> dict[str, Any]:
     """Record a bank transfer or cheque received; the order is paid when the total is covered."""
     order = order_by_number(db, number)
-    body = data if isinstance(data, dict) else {}
-    currency = body.get("currency")
-    if not isinstance(currency, str):
-        raise ShopError(422, "validation_error", N_("Please fill in this field.")).on_field(
-            "currency"
-        )
-    amount = parse_amount(amount_shaped(body.get("amount")), order.currency)
-    method = body.get("method") or order.payment_method or "bank_transfer"
-    reference = body.get("reference")
-    if not isinstance(method, str) or (reference is not None and not isinstance(reference, str)):
-        raise ShopError(422, "validation_error", N_("The request is not valid"))
+    amount = parse_amount(data.amount.strip(), order.currency)
+    method = data.method or order.payment_method or "bank_transfer"
+    currency, reference = data.currency, data.reference
     now = shop.clock.now()
     was = order.status
     record_payment(
@@ -109,7 +114,14 @@ def add_payment(
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@post("/orders/{number:int}/cancel", sync_to_thread=True, status_code=200)
+@post(
+    "/orders/{number:int}/cancel",
+    sync_to_thread=True,
+    status_code=200,
+    responses=answers(
+        200, OrderAnswer, e409=("order_paid", "order_not_cancellable"), **OPERATOR, **NO_ORDER
+    ),
+)
 @transaction
 def cancel_by_operator(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, operator: Operator, number: FromPath[int]
@@ -119,7 +131,7 @@ def cancel_by_operator(
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@get("/licences", sync_to_thread=True)
+@get("/licences", sync_to_thread=True, responses=answers(200, LicenceList, **OPERATOR))
 @transaction
 def list_licences(
     db: Db, operator: Operator, email: FromQuery[str | None] = None
@@ -131,7 +143,7 @@ def list_licences(
     return {"licences": [licence_json(licence) for licence in db.exec(statement).all()]}
 
 
-@get("/outbox", sync_to_thread=True)
+@get("/outbox", sync_to_thread=True, responses=answers(200, Outbox, **OPERATOR))
 @transaction
 def outbox(
     db: Db, shop: ShopDep, operator: Operator, to: FromQuery[str | None] = None
