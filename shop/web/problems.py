@@ -99,6 +99,8 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     title = t.gettext(error.title)
     detail = t.gettext(error.detail, **error.params)
     headers = {"Content-Language": t.locale}
+    if isinstance(exc, MethodNotAllowedException) and exc.headers:
+        headers.update(exc.headers)  # Allow: the methods this address takes (RFC 9110)
     if error.status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if request.url.path.startswith(JSON_PREFIXES):

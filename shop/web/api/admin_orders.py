@@ -49,7 +49,7 @@ def list_orders(
     t: T,
     operator: Operator,
     email: FromQuery[str | None] = None,
-    subscription_id: Annotated[int | None, Parameter(ge=0, le=MAX_ID)] = None,
+    subscription_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     """Orders and quotes, newest first, optionally for one e-mail or subscription."""
     statement = select(Order).order_by(col(Order.number).desc()).limit(500)

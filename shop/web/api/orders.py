@@ -267,7 +267,10 @@ def licence_json(licence: Licence) -> dict[str, Any]:
     responses={
         **answers(200, bytes, **NO_ORDER),
         200: ResponseSpec(
-            data_container=bytes, media_type="application/pdf", description="the PDF"
+            data_container=bytes,
+            media_type="application/pdf",
+            description="the PDF",
+            generate_examples=False,
         ),
     },
 )

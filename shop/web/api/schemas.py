@@ -413,7 +413,7 @@ class OutboxEntry(Struct):
     to: str
     subject: str
     kind: str
-    order_number: int | None
+    order_number: str | None
     locale: str
     text: str
     attachment: str | None
