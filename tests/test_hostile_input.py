@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -317,3 +318,18 @@ def test_r13_a_paypal_body_that_is_no_event_is_400(
         answer = client.post("/webhooks/paypal", content=bad, headers=headers)
         assert answer.status_code == 400, answer.text
     assert rows(seeded, ProviderEvent) == 0
+
+
+def test_a_nul_in_a_page_form_is_refused_and_stores_nothing(
+    client: TestClient, seeded: Settings
+) -> None:
+    page = client.get("/de/products/base-yearly").text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    answer = client.post(
+        "/de/trial",
+        data={"email": "anna\x00@example.nl", "sku": "base-yearly", "_csrf_token": token[1]},
+    )
+    assert answer.status_code == 422
+    assert "Zeichen" in answer.text  # the translated message, on the shop's error page
+    assert rows(seeded, Licence) == 0

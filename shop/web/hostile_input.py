@@ -173,11 +173,26 @@ def check_parameters(request: Request[Any, Any, Any]) -> None:
             raise unstorable(name)
 
 
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def check_form(request: Request[Any, Any, Any]) -> None:
+    """A page's form fields, as the API's strings: nothing a database cannot store."""
+    form = await request.form()  # parsed once; the CSRF check and the handler reuse it
+    for name, value in form.multi_items():
+        if isinstance(value, str) and not storable(value):
+            raise unstorable(name)
+
+
 async def refuse_hostile_input(request: Request[Any, Any, Any]) -> None:
     """Before-request hook: the shop's answers to input that must not reach a handler."""
     check_parameters(request)
     path = request.url.path
-    if request.method not in BODY_METHODS or not path.startswith(CHECKED_PREFIXES):
+    if request.method not in BODY_METHODS:
+        return
+    if not path.startswith(CHECKED_PREFIXES):
+        if request.headers.get("content-type", "").startswith(FORMS):
+            await check_form(request)
         return
     try:
         check_body(await request.body(), body_model(request))
