@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from litestar.serialization import encode_json
 from live import bound_socket, serve
 from schemathesis import Case, Response
@@ -131,6 +132,12 @@ def test_fuzz_every_operation_as_an_operator(case: Case, served: str) -> None:
     case.call_and_validate(base_url=served, excluded_checks=EXCLUDED)
 
 
+@pytest.mark.xfail(
+    raises=FlakyStrategyDefinition,
+    strict=False,
+    reason="Hypothesis' state machine sees the served shop's data change between runs "
+    "(its rules depend on what earlier calls created); a server failure still fails",
+)
 def test_fuzz_stateful_links(served: str) -> None:
     """Sequences along the links schemathesis infers between operations: an order placed,
     then fetched by its token, paid or cancelled by its number; a licence's maintenance."""
