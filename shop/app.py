@@ -13,8 +13,10 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -60,6 +62,7 @@ from shop.web.deps import (
     provide_shop,
     provide_translator,
 )
+from shop.web.hostile_input import refuse_hostile_input
 from shop.web.pages import catalog, home, product_page
 from shop.web.payment_routes import payment_return, receive_webhook
 from shop.web.problems import handle_error
@@ -120,6 +123,36 @@ NO_SESSION = ["^/api/", "^/webhooks/", "^/static/", "^/schema"]
 def _derive(secret: str, purpose: bytes) -> bytes:
     """A 32-byte key for one purpose, derived from the shop's secret key."""
     return hashlib.sha256(purpose + b":" + secret.encode()).digest()
+
+
+API_PATHS = ("/api/", "/webhooks/")
+
+
+def document_only_the_api(handlers: list[Any]) -> None:
+    """The OpenAPI document is the integrations' contract: pages answer browsers in HTML."""
+    for handler in handlers:
+        if isinstance(handler, HTTPRouteHandler) and not any(
+            path.startswith(API_PATHS) for path in handler.paths
+        ):
+            handler.include_in_schema = False
+
+
+def openapi_config(settings: Settings) -> OpenAPIConfig:
+    """The document at /schema: operator calls name the bearer scheme they need."""
+    return OpenAPIConfig(
+        title=settings.shop_name,
+        version="1.0.0",
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "operatorToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An operator token from `shop admin token NAME`.",
+                )
+            }
+        ),
+    )
 
 
 def create_app(settings: Settings | None = None, *, plugins: Plugins | None = None) -> Litestar:
@@ -190,6 +223,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             path="/static", directories=[settings.static_dir], cache_control=PUBLIC
         ),
     ]
+    document_only_the_api(handlers)
     return Litestar(
         route_handlers=handlers,
         dependencies={
@@ -199,6 +233,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             "t": Provide(provide_translator, sync_to_thread=False),
         },
         exception_handlers={Exception: handle_error},
+        before_request=refuse_hostile_input,
+        request_max_body_size=settings.max_body_bytes,
         template_config=TemplateConfig(engine=engine),
         # Only the storefront's cart needs a session; API calls, webhooks and static files
         # neither read nor write one, so they skip decrypting and re-signing the cookie.
@@ -221,7 +257,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             # Integrations authenticate with tokens or signatures, not cookies.
             exclude=NO_SESSION,
         ),
-        openapi_config=OpenAPIConfig(title=settings.shop_name, version="1.0.0", path="/schema"),
+        openapi_config=openapi_config(settings),
         state=State({"shop": shop}),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -44,6 +44,9 @@ TITLES = {
     "idempotency_key_reused": N_("Idempotency-Key already used"),
     "review_pending": N_("Under review"),
     "not_under_review": N_("Not under review"),
+    "invalid_json": N_("Unreadable JSON"),
+    "body_too_large": N_("Request too large"),
+    "invalid_event": N_("Not a provider event"),
 }
 
 
@@ -56,6 +59,7 @@ class ShopError(Exception):
         self.detail = detail
         self.params = params
         self.field: str | None = None
+        self.fields: list[str] = []  # every field at fault, when several are
         self.reason: str | None = None
 
     def with_reason(self, reason: str) -> ShopError:

@@ -35,6 +35,9 @@ class Settings:
     # request waits for a connection or SQLite's write lock before it gets a 503.
     db_pool_size: int = 20
     db_wait_seconds: float = 10.0
+    # The largest request body read (bytes); larger ones get a 413. An API body is a few
+    # KB, a checkout form less; a megabyte leaves room without letting a client fill memory.
+    max_body_bytes: int = 1_000_000
     # Ed25519 private key for licence keys (R6): base64 of the 32 raw bytes. Unset: a key
     # file in the working directory, created on first use (fine for a demo, not production).
     licence_signing_key: str | None = field(default=None, repr=False)
@@ -122,6 +125,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_DEBUG": ("debug", _flag),
     "SHOP_DB_POOL_SIZE": ("db_pool_size", int),
     "SHOP_DB_WAIT_SECONDS": ("db_wait_seconds", float),
+    "SHOP_MAX_BODY_BYTES": ("max_body_bytes", int),
     "SHOP_LICENCE_SIGNING_KEY": ("licence_signing_key", str),
     "SHOP_LICENCE_KEY_FILE": ("licence_key_file", Path),
     "SHOP_SMTP_URL": ("smtp_url", str),

@@ -79,6 +79,9 @@ class WebhookEvent:
     type: str
     payment: ProviderPayment | None = None
     failure: ChargeFailure | None = None
+    # A verified event of a kind the shop uses whose content it cannot read (an amount as
+    # text, no currency, ...): acknowledged and stored as "malformed", so it is not resent.
+    malformed: bool = False
 
 
 FAILURE_REASONS = {
@@ -104,6 +107,33 @@ def failure_reason(code: str) -> str:
 
 class InvalidWebhook(Exception):
     """The signature (or the body) did not check out: answer 400, change nothing."""
+
+
+class MalformedEvent(InvalidWebhook):
+    """Signed, but not an event at all (no id or type, not a JSON object): answer 400."""
+
+
+# What a provider's ids may be: the shop stores them in columns of 200 characters, and
+# refers to a payment as "<method>:<id>".
+MAX_PROVIDER_ID = 150
+# Minor units beyond any order (10^12 euros); larger is no payment of the shop's.
+MAX_MINOR_UNITS = 10**14
+
+
+def provider_id(value: object) -> str:
+    """An event or payment id as a provider sends one; ``ValueError`` for anything else."""
+    if not isinstance(value, str) or not value or len(value) > MAX_PROVIDER_ID:
+        raise ValueError(f"not a provider id: {value!r}")
+    return value
+
+
+def order_number(value: object) -> int | None:
+    """The shop's order number a provider echoes back (metadata, custom_id), if it is one."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
 
 
 class ProviderUnavailable(Exception):

@@ -172,6 +172,8 @@ def receive_event(
 
 
 def _apply_event(session: Session, context: Context, method: str, event: WebhookEvent) -> str:
+    if event.malformed:
+        return "malformed"  # verified, but nothing in it the shop can apply
     if event.payment is not None:
         source = f"webhook {event.event_id}"
         return apply_provider_payment(session, context, method, event.payment, source)

@@ -22,11 +22,13 @@ from shop.orders.models import Order, OrderStatus
 from shop.payments.methods import (
     ChargeFailure,
     InvalidWebhook,
+    MalformedEvent,
     OnlineMethod,
     ProviderPayment,
     ProviderUnavailable,
 )
 from shop.payments.received import Context, apply_once, receive_event
+from shop.web.api.schemas import WebhookAck, answers
 from shop.web.deps import Shop, ShopDep, mail_queued
 
 
@@ -43,7 +45,18 @@ def context(shop: Shop) -> Context:
     )
 
 
-@post("/webhooks/{provider:str}", status_code=200)
+@post(
+    "/webhooks/{provider:str}",
+    status_code=200,
+    tags=["webhooks"],
+    responses=answers(
+        200,
+        WebhookAck,
+        e400=("invalid_signature", "invalid_event"),
+        e404=("not_found",),
+        e503=("provider_unavailable",),
+    ),
+)
 async def receive_webhook(
     request: Request[Any, Any, Any], shop: ShopDep, provider: FromPath[str]
 ) -> dict[str, Any]:
@@ -60,6 +73,10 @@ def _receive(shop: Shop, provider: str, body: bytes, headers: dict[str, str]) ->
         raise ShopError(404, "not_found", N_("Not found"))  # no such provider configured
     try:
         event = method.parse_webhook(body, headers, shop.settings)
+    except MalformedEvent:
+        raise ShopError(
+            400, "invalid_event", N_("The body is not an event the shop can read.")
+        ) from None
     except InvalidWebhook:
         raise ShopError(
             400, "invalid_signature", N_("The webhook signature does not check out.")

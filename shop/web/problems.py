@@ -12,7 +12,9 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    ValidationException,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Template
 from sqlalchemy.exc import OperationalError
@@ -22,6 +24,7 @@ from shop.catalog.products import N_
 from shop.db import DatabaseBusy
 from shop.errors import ShopError
 from shop.web.deps import translator_for
+from shop.web.hostile_input import invalid_value
 
 log = logging.getLogger("shop")
 
@@ -49,6 +52,12 @@ def _as_shop_error(exc: Exception) -> ShopError:
                 "Please reload the page and try again."
             ),
         )
+    if isinstance(exc, RequestEntityTooLarge):
+        return ShopError(
+            413, "body_too_large", N_("The request is too large for the shop to read.")
+        ).on_field("body")
+    if isinstance(exc, ValidationException):
+        return invalid_input(exc)
     if isinstance(exc, DatabaseBusy | PoolTimeout | OperationalError):
         # No connection or no write lock in time, or the database is away for a moment:
         # nothing was saved, and the same request may well succeed shortly.
@@ -69,18 +78,37 @@ def _as_shop_error(exc: Exception) -> ShopError:
     )
 
 
+def invalid_input(exc: ValidationException) -> ShopError:
+    """Litestar's own check of a typed parameter or body, in the shop's translated shape:
+    422 ``validation_error`` naming the first field at fault (``errors`` names them all)."""
+    entries = [e for e in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(e, dict)]
+    if not entries:
+        return invalid_value(str(exc.detail), "body")
+    first = entries[0]
+    key = str(first.get("key") or "")
+    error = invalid_value(str(first.get("message", "")), "" if key == "data" else key)
+    error.fields = [
+        invalid_value(str(e.get("message", "")), str(e.get("key"))).field or "body" for e in entries
+    ]
+    return error
+
+
 def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     error = _as_shop_error(exc)
     t = translator_for(request)
     title = t.gettext(error.title)
     detail = t.gettext(error.detail, **error.params)
     headers = {"Content-Language": t.locale}
+    if isinstance(exc, MethodNotAllowedException) and exc.headers:
+        headers.update(exc.headers)  # Allow: the methods this address takes (RFC 9110)
     if error.status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if request.url.path.startswith(JSON_PREFIXES):
         extra: dict[str, Any] = {"code": error.code}
         if error.field:
             extra["field"] = error.field
+        if error.fields:
+            extra["errors"] = [{"field": name, "detail": detail} for name in error.fields]
         if error.reason:
             extra["reason"] = error.reason
         problem = ProblemDetailsException(

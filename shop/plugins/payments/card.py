@@ -23,16 +23,20 @@ from shop.catalog.products import N_
 from shop.i18n import Translator
 from shop.money import Money
 from shop.payments.methods import (
+    MAX_MINOR_UNITS,
     ChargeFailure,
     ChargeResult,
     ContentSources,
     InvalidWebhook,
+    MalformedEvent,
     PaymentMethod,
     PaymentRequest,
     PaymentStart,
     ProviderPayment,
     ProviderUnavailable,
     WebhookEvent,
+    order_number,
+    provider_id,
     unset_settings,
 )
 from shop.settings import Settings
@@ -62,10 +66,21 @@ def _origin(url: str) -> str:
 
 
 def order_number_of(metadata: Mapping[str, Any] | None) -> int | None:
-    try:
-        return int((metadata or {}).get("order_number", ""))
-    except ValueError:
+    if not isinstance(metadata, Mapping):
         return None
+    return order_number(metadata.get("order_number", ""))
+
+
+def minor_units(value: object) -> int:
+    """An amount as Stripe sends it, a whole number of cents; ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"not an amount: {value!r}")
+    if not 0 <= value < MAX_MINOR_UNITS:
+        raise ValueError(f"not an amount: {value!r}")
+    return value
+
+
+USED = frozenset({"payment_intent.succeeded", "charge.succeeded", "payment_intent.payment_failed"})
 
 
 def payment_of_intent(intent: Mapping[str, Any]) -> ProviderPayment | None:
@@ -75,10 +90,11 @@ def payment_of_intent(intent: Mapping[str, Any]) -> ProviderPayment | None:
     kept = intent.get("setup_future_usage") == "off_session"
     customer, method = intent.get("customer"), intent.get("payment_method")
     return ProviderPayment(
-        reference=str(intent["id"]),
+        reference=provider_id(intent["id"]),
         order_number=order_number_of(intent.get("metadata")),
         amount=Money.from_minor_units(
-            int(intent.get("amount_received") or intent["amount"]), str(intent["currency"]).upper()
+            minor_units(intent.get("amount_received") or intent["amount"]),
+            str(intent["currency"]).upper(),
         ),
         saved_customer=str(customer) if kept and customer and method else None,
         saved_method=str(method) if kept and customer and method else None,
@@ -102,9 +118,11 @@ def payment_of_charge(charge: Mapping[str, Any]) -> ProviderPayment | None:
     if charge.get("status") != "succeeded" or not charge.get("payment_intent"):
         return None
     return ProviderPayment(
-        reference=str(charge["payment_intent"]),
+        reference=provider_id(charge["payment_intent"]),
         order_number=order_number_of(charge.get("metadata")),
-        amount=Money.from_minor_units(int(charge["amount"]), str(charge["currency"]).upper()),
+        amount=Money.from_minor_units(
+            minor_units(charge["amount"]), str(charge["currency"]).upper()
+        ),
         detail=card_detail(charge),
     )
 
@@ -230,20 +248,30 @@ class Card:
         self, body: bytes, headers: Mapping[str, str], settings: Settings
     ) -> WebhookEvent:
         try:
-            stripe.Webhook.construct_event(
+            stripe.WebhookSignature.verify_header(
                 body, headers.get("stripe-signature"), settings.stripe_webhook_secret or ""
             )
             event = json.loads(body)
-            kind, data = str(event["type"]), event["data"]["object"]
-            event_id = str(event["id"])
-        except (ValueError, KeyError, TypeError, stripe.SignatureVerificationError):
+        except (ValueError, stripe.SignatureVerificationError):
             raise InvalidWebhook from None
-        if kind == "payment_intent.succeeded":
-            return WebhookEvent(event_id, kind, payment=payment_of_intent(data))
-        if kind == "charge.succeeded":
-            return WebhookEvent(event_id, kind, payment=payment_of_charge(data))
-        if kind == "payment_intent.payment_failed":
-            return WebhookEvent(event_id, kind, failure=failure_of_intent(data))
+        try:
+            event_id, kind = provider_id(event["id"]), event["type"]
+            if not isinstance(kind, str) or not isinstance(event["data"], Mapping):
+                raise TypeError
+        except (KeyError, TypeError, ValueError):
+            raise MalformedEvent from None
+        data = event["data"].get("object")
+        if not isinstance(data, Mapping):  # e.g. data.object a list
+            return WebhookEvent(event_id, kind, malformed=kind in USED)
+        try:
+            if kind == "payment_intent.succeeded":
+                return WebhookEvent(event_id, kind, payment=payment_of_intent(data))
+            if kind == "charge.succeeded":
+                return WebhookEvent(event_id, kind, payment=payment_of_charge(data))
+            if kind == "payment_intent.payment_failed":
+                return WebhookEvent(event_id, kind, failure=failure_of_intent(data))
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
+            return WebhookEvent(event_id, kind, malformed=True)
         return WebhookEvent(event_id, kind)
 
     def confirm_return(

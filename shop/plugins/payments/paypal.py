@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,12 +36,15 @@ from shop.payments.methods import (
     ChargeFailure,
     ChargeResult,
     InvalidWebhook,
+    MalformedEvent,
     PaymentMethod,
     PaymentRequest,
     PaymentStart,
     ProviderPayment,
     ProviderUnavailable,
     WebhookEvent,
+    order_number,
+    provider_id,
     unset_settings,
 )
 from shop.plugins.payments.paypal_sdk import paypal_client, verify_webhook
@@ -69,10 +73,14 @@ def client(settings: Settings) -> Any:
 
 
 def order_number_of(value: object) -> int | None:
-    try:
-        return int(str(value))
-    except ValueError:
-        return None
+    return order_number(value)
+
+
+def amount_value(value: object) -> str:
+    """A capture's amount as PayPal sends it, a decimal string ("120.00")."""
+    if not isinstance(value, str) or not AMOUNT.fullmatch(value):
+        raise ValueError(f"not an amount: {value!r}")
+    return value
 
 
 def payment_of_capture(capture: Mapping[str, Any]) -> ProviderPayment | None:
@@ -81,10 +89,13 @@ def payment_of_capture(capture: Mapping[str, Any]) -> ProviderPayment | None:
         return None
     amount = capture.get("amount") or {}
     return ProviderPayment(
-        reference=str(capture["id"]),
+        reference=provider_id(capture["id"]),
         order_number=order_number_of(capture.get("custom_id")),
-        amount=Money.of(str(amount["value"]), str(amount["currency_code"])),
+        amount=Money.of(amount_value(amount["value"]), str(amount["currency_code"])),
     )
+
+
+AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,3})?")
 
 
 def first_capture(order: Any) -> Mapping[str, Any] | None:
@@ -213,16 +224,22 @@ class PayPal:
             raise ProviderUnavailable(str(error)) from error
         if not genuine:
             raise InvalidWebhook
-        event = json.loads(body)
-        kind, resource = str(event.get("event_type", "")), event.get("resource") or {}
-        event_id = str(event.get("id", ""))
-        if not event_id:
-            raise InvalidWebhook
-        if kind == "PAYMENT.CAPTURE.COMPLETED":
-            return WebhookEvent(event_id, kind, payment=payment_of_capture(resource))
-        if kind in ("PAYMENT.CAPTURE.DENIED", "PAYMENT.CAPTURE.DECLINED"):
-            number = order_number_of(resource.get("custom_id"))
-            return WebhookEvent(event_id, kind, failure=ChargeFailure(number, "declined", kind))
+        try:
+            event = json.loads(body)
+            event_id, kind = provider_id(event["id"]), event["event_type"]
+            if not isinstance(kind, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise MalformedEvent from None
+        resource = event.get("resource") or {}
+        try:
+            if kind == "PAYMENT.CAPTURE.COMPLETED":
+                return WebhookEvent(event_id, kind, payment=payment_of_capture(resource))
+            if kind in ("PAYMENT.CAPTURE.DENIED", "PAYMENT.CAPTURE.DECLINED"):
+                number = order_number_of(resource.get("custom_id"))
+                return WebhookEvent(event_id, kind, failure=ChargeFailure(number, "declined", kind))
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
+            return WebhookEvent(event_id, kind, malformed=True)
         return WebhookEvent(event_id, kind)
 
     def confirm_return(

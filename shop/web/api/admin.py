@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Router, get, patch, put
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath
 
 from shop.catalog.products import N_
 from shop.catalog.rates import InvalidRate, parse_rate, set_rate
@@ -22,6 +23,15 @@ from shop.web.api.admin_orders import (
     resolve,
 )
 from shop.web.api.products import plain
+from shop.web.api.schemas import (
+    OPERATOR,
+    ExchangeRateAnswer,
+    ExchangeRateRequest,
+    PluginAnswer,
+    PluginList,
+    PluginToggle,
+    answers,
+)
 from shop.web.deps import Db, Operator, ShopDep, provide_operator
 from shop.web.transaction import transaction
 
@@ -43,7 +53,7 @@ def plugin_json(info: PluginInfo, enabled: bool, missing: tuple[str, ...]) -> di
     }
 
 
-@get("/plugins", sync_to_thread=True)
+@get("/plugins", sync_to_thread=True, responses=answers(200, PluginList, **OPERATOR))
 @transaction
 def list_plugins(db: Db, shop: ShopDep, operator: Operator) -> dict[str, Any]:
     """Every installed plugin and whether it is enabled."""
@@ -56,17 +66,23 @@ def list_plugins(db: Db, shop: ShopDep, operator: Operator) -> dict[str, Any]:
     }
 
 
-@patch("/plugins/{name:str}", sync_to_thread=True)
+@patch(
+    "/plugins/{name:str}",
+    sync_to_thread=True,
+    responses=answers(
+        200, PluginAnswer, e404=("not_found",), e409=("plugin_essential",), **OPERATOR
+    ),
+)
 @transaction
 def toggle_plugin(
-    db: Db, shop: ShopDep, operator: Operator, name: FromPath[str], data: JSONBody[Any]
+    db: Db,
+    shop: ShopDep,
+    operator: Operator,
+    name: FromPath[str],
+    data: Annotated[PluginToggle, Body(examples=[Example(value={"enabled": False})])],
 ) -> dict[str, Any]:
     """Enable or disable a plugin: ``{"enabled": true|false}``; takes effect at once."""
-    enabled = data.get("enabled") if isinstance(data, dict) else None
-    if not isinstance(enabled, bool):
-        raise ShopError(422, "validation_error", N_("“enabled” must be true or false.")).on_field(
-            "enabled"
-        )
+    enabled = data.enabled
     try:
         info = set_enabled(db, shop.plugins, name, enabled, shop.clock.now())
     except UnknownPlugin:
@@ -81,10 +97,21 @@ def toggle_plugin(
     return {"plugin": plugin_json(info, enabled, missing)}
 
 
-@put("/exchange-rates/{currency:str}", sync_to_thread=True)
+@put(
+    "/exchange-rates/{currency:str}",
+    sync_to_thread=True,
+    responses=answers(200, ExchangeRateAnswer, e404=("not_found",), **OPERATOR),
+)
 @transaction
 def put_exchange_rate(
-    db: Db, shop: ShopDep, operator: Operator, currency: FromPath[str], data: JSONBody[Any]
+    db: Db,
+    shop: ShopDep,
+    operator: Operator,
+    currency: FromPath[str],
+    data: Annotated[
+        ExchangeRateRequest,
+        Body(examples=[Example(value={"rate": "150.25", "margin": "0.05"})]),
+    ],
 ) -> dict[str, Any]:
     """Set the rate and margin used for new quotes and orders in ``currency`` (R14)."""
     code = currency.upper()
@@ -93,9 +120,8 @@ def put_exchange_rate(
         raise ShopError(
             404, "not_found", N_("%(currency)s is not priced by exchange rate."), currency=code
         )
-    body = data if isinstance(data, dict) else {}
     try:
-        rate, margin = parse_rate(body.get("rate"), body.get("margin", "0"))
+        rate, margin = parse_rate(data.rate, data.margin)
     except InvalidRate as exc:
         raise ShopError(
             422,
@@ -130,4 +156,5 @@ admin_router = Router(
     ],
     dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["admin"],
+    security=[{"operatorToken": []}],
 )

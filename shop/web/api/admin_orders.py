@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from sqlalchemy import text
 from sqlmodel import col, select
 
@@ -18,8 +19,20 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import NEEDS_ACTION, Order
 from shop.orders.notifications import notify
 from shop.orders.payments import parse_amount, record_payment
-from shop.web.api.orders import close_cancelled_payment, licence_json, order_json
+from shop.web.api.orders import NO_ORDER, close_cancelled_payment, licence_json, order_json
+from shop.web.api.schemas import (
+    OPERATOR,
+    PAYMENT_EXAMPLE,
+    LicenceList,
+    OrderAnswer,
+    OrderList,
+    Outbox,
+    PaymentReceived,
+    ResolveRequest,
+    answers,
+)
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued
+from shop.web.hostile_input import MAX_ID
 from shop.web.transaction import transaction
 
 
@@ -30,7 +43,7 @@ def order_by_number(db: Db, number: int) -> Order:
     return order
 
 
-@get("/orders", sync_to_thread=True)
+@get("/orders", sync_to_thread=True, responses=answers(200, OrderList, **OPERATOR))
 @transaction
 def list_orders(
     db: Db,
@@ -39,7 +52,7 @@ def list_orders(
     t: T,
     operator: Operator,
     email: FromQuery[str | None] = None,
-    subscription_id: FromQuery[int | None] = None,
+    subscription_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
     needs_action: FromQuery[bool | None] = None,
 ) -> dict[str, Any]:
     """Orders and quotes, newest first, optionally for one e-mail or subscription; with
@@ -60,7 +73,19 @@ def list_orders(
     return {"orders": [order_json(db, o, enabled, shop.settings, t) for o in orders]}
 
 
-@post("/orders/{number:int}/payments", sync_to_thread=True, status_code=201)
+@post(
+    "/orders/{number:int}/payments",
+    sync_to_thread=True,
+    status_code=201,
+    responses=answers(
+        201,
+        OrderAnswer,
+        e409=("order_closed", "order_paid"),
+        e422=("currency_mismatch", "idempotency_key_reused"),
+        **OPERATOR,
+        **NO_ORDER,
+    ),
+)
 @transaction
 def add_payment(
     request: Request[Any, Any, Any],
@@ -70,22 +95,17 @@ def add_payment(
     t: T,
     operator: Operator,
     number: FromPath[int],
-    data: JSONBody[Any],
+    data: Annotated[
+        PaymentReceived,
+        Body(examples=[Example(summary="a bank transfer", value=PAYMENT_EXAMPLE)]),
+    ],
 ) -> dict[str, Any]:
     """Record a bank transfer or cheque received; the order is paid when the total is covered."""
     order = order_by_number(db, number)
-    body = data if isinstance(data, dict) else {}
-    currency = body.get("currency")
-    if not isinstance(currency, str):
-        raise ShopError(422, "validation_error", N_("Please fill in this field.")).on_field(
-            "currency"
-        )
-    amount = parse_amount(body.get("amount"), order.currency)
-    method = body.get("method") or order.payment_method or "bank_transfer"
-    reference = body.get("reference")
-    if not isinstance(method, str) or (reference is not None and not isinstance(reference, str)):
-        raise ShopError(422, "validation_error", N_("The request is not valid"))
-    accept_overpayment = body.get("accept_overpayment") is True
+    amount = parse_amount(data.amount.strip(), order.currency)
+    method = data.method or order.payment_method or "bank_transfer"
+    currency, reference = data.currency, data.reference
+    accept_overpayment = data.accept_overpayment
     now = shop.clock.now()
     was = order.status
     record_payment(
@@ -108,7 +128,12 @@ def add_payment(
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@post("/orders/{number:int}/resolve", sync_to_thread=True, status_code=200)
+@post(
+    "/orders/{number:int}/resolve",
+    sync_to_thread=True,
+    status_code=200,
+    responses=answers(200, OrderAnswer, e409=("nothing_to_resolve",), **OPERATOR, **NO_ORDER),
+)
 @transaction
 def resolve(
     db: Db,
@@ -117,18 +142,27 @@ def resolve(
     t: T,
     operator: Operator,
     number: FromPath[int],
-    data: JSONBody[Any],
+    data: Annotated[
+        ResolveRequest,
+        Body(examples=[Example(value={"note": "Refunded 4,455.00 by bank transfer."})]),
+    ],
 ) -> dict[str, Any]:
     """Clear an order's flag once handled, with a note of what was done (kept)."""
     order = order_by_number(db, number)
-    note = data.get("note") if isinstance(data, dict) else None
-    if not isinstance(note, str) or not note.strip():
+    if not data.note.strip():
         raise ShopError(422, "validation_error", N_("Please fill in this field.")).on_field("note")
-    resolve_flag(db, order, note.strip(), operator, shop.clock.now())
+    resolve_flag(db, order, data.note.strip(), operator, shop.clock.now())
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@post("/orders/{number:int}/cancel", sync_to_thread=True, status_code=200)
+@post(
+    "/orders/{number:int}/cancel",
+    sync_to_thread=True,
+    status_code=200,
+    responses=answers(
+        200, OrderAnswer, e409=("order_paid", "order_not_cancellable"), **OPERATOR, **NO_ORDER
+    ),
+)
 @transaction(after_commit=close_cancelled_payment)
 def cancel_by_operator(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, operator: Operator, number: FromPath[int]
@@ -138,7 +172,7 @@ def cancel_by_operator(
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@get("/licences", sync_to_thread=True)
+@get("/licences", sync_to_thread=True, responses=answers(200, LicenceList, **OPERATOR))
 @transaction
 def list_licences(
     db: Db, operator: Operator, email: FromQuery[str | None] = None
@@ -150,7 +184,7 @@ def list_licences(
     return {"licences": [licence_json(licence) for licence in db.exec(statement).all()]}
 
 
-@get("/outbox", sync_to_thread=True)
+@get("/outbox", sync_to_thread=True, responses=answers(200, Outbox, **OPERATOR))
 @transaction
 def outbox(
     db: Db, shop: ShopDep, operator: Operator, to: FromQuery[str | None] = None

@@ -4,11 +4,12 @@ bearer token."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath
 
 from shop.catalog.products import N_
 from shop.errors import ShopError
@@ -17,7 +18,15 @@ from shop.orders.models import Order
 from shop.orders.notifications import notify_review
 from shop.orders.review import waiting_for_review
 from shop.web.api.admin_orders import order_by_number
-from shop.web.api.orders import order_json
+from shop.web.api.orders import NO_ORDER, order_json
+from shop.web.api.schemas import (
+    OPERATOR,
+    ReviewAnswer,
+    ReviewDecision,
+    ReviewList,
+    answers,
+    as_dict,
+)
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued, provide_operator
 from shop.web.transaction import transaction
 
@@ -59,7 +68,7 @@ def parse_decision(body: Any) -> tuple[Decision, date | None]:
     )
 
 
-@get("/", sync_to_thread=True)
+@get("/", sync_to_thread=True, responses=answers(200, ReviewList, **OPERATOR))
 @transaction
 def list_reviews(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, operator: Operator
@@ -77,7 +86,19 @@ def list_reviews(
     }
 
 
-@post("/{order_number:int}", sync_to_thread=True, status_code=200)
+@post(
+    "/{order_number:int}",
+    sync_to_thread=True,
+    status_code=200,
+    responses=answers(
+        200,
+        ReviewAnswer,
+        e409=("not_under_review", "licence_not_paid", "currency_mismatch"),
+        e422=("maintenance_too_far_ahead",),
+        **OPERATOR,
+        **NO_ORDER,
+    ),
+)
 @transaction
 def decide(
     request: Request[Any, Any, Any],
@@ -87,11 +108,14 @@ def decide(
     t: T,
     operator: Operator,
     order_number: FromPath[int],
-    data: JSONBody[Any],
+    data: Annotated[
+        ReviewDecision,
+        Body(examples=[Example(value={"decision": "accept", "aligned_to": "2026-09-10"})]),
+    ],
 ) -> dict[str, Any]:
     """Accept (``aligned_to``: a new maintenance end, repriced by days) or reject (the
     quote is cancelled) a flagged quote; the buyer is mailed the outcome."""
-    decision, aligned_to = parse_decision(data)
+    decision, aligned_to = parse_decision(as_dict(data))
     order = order_by_number(db, order_number)
     now, today = shop.clock.now(), shop.clock.today()
     decide_review(db, enabled, order, decision, aligned_to, operator, now, today)

@@ -4,11 +4,12 @@ and the catch-up price for customers without a support agreement (R32)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Router, get, post
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, FromQuery
 
 from shop.catalog.pricing import NotSold, unit_price
 from shop.catalog.products import N_
@@ -20,6 +21,15 @@ from shop.licences.models import Licence
 from shop.orders.notifications import notify
 from shop.subscriptions.agreements import catch_up_price, months_between
 from shop.web.api.orders import order_json
+from shop.web.api.schemas import (
+    OPERATOR,
+    CatchUpPrice,
+    MaintenanceAnswer,
+    MaintenanceRequest,
+    OrderAnswer,
+    TierUpgradeRequest,
+    answers,
+)
 from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued, provide_operator
 from shop.web.transaction import transaction
 
@@ -31,7 +41,22 @@ def licence_by_id(db: Db, licence_id: int) -> Licence:
     return licence
 
 
-@post("/{licence_id:int}/maintenance", sync_to_thread=True, status_code=201)
+NO_LICENCE = {"e404": ("not_found",), **OPERATOR}
+LICENCE_REFUSALS = {"e409": ("licence_not_paid",)}
+
+
+@post(
+    "/{licence_id:int}/maintenance",
+    sync_to_thread=True,
+    status_code=201,
+    responses=answers(
+        201,
+        MaintenanceAnswer,
+        e422=("maintenance_too_far_ahead", "not_perpetual", "not_for_sale", "unknown_product"),
+        **LICENCE_REFUSALS,
+        **NO_LICENCE,
+    ),
+)
 @transaction
 def renew_maintenance_order(
     request: Request[Any, Any, Any],
@@ -41,22 +66,17 @@ def renew_maintenance_order(
     t: T,
     operator: Operator,
     licence_id: FromPath[int],
-    data: JSONBody[Any],
+    data: Annotated[MaintenanceRequest, Body(examples=[Example(value={"years": 2})])],
 ) -> dict[str, Any]:
     """Order 1-3 years of maintenance from the previous end (R24, R25); ``coterm_with``
     (another licence id) makes it a quote flagged for review (R27)."""
-    body = data if isinstance(data, dict) else {}
-    coterm = body.get("coterm_with")
-    if coterm is not None and (isinstance(coterm, bool) or not isinstance(coterm, int)):
-        raise ShopError(422, "validation_error", N_("The request is not valid")).on_field(
-            "coterm_with"
-        )
+    coterm = data.coterm_with
     now = shop.clock.now()
     order = order_maintenance(
         db,
         enabled,
         licence_by_id(db, licence_id),
-        body.get("years", 1),
+        data.years,
         coterm,
         shop.clock.today(),
         now,
@@ -72,7 +92,18 @@ def renew_maintenance_order(
     }
 
 
-@post("/{licence_id:int}/upgrade", sync_to_thread=True, status_code=201)
+@post(
+    "/{licence_id:int}/upgrade",
+    sync_to_thread=True,
+    status_code=201,
+    responses=answers(
+        201,
+        OrderAnswer,
+        e422=("not_perpetual", "not_for_sale", "unknown_product"),
+        **LICENCE_REFUSALS,
+        **NO_LICENCE,
+    ),
+)
 @transaction
 def upgrade_tier(
     request: Request[Any, Any, Any],
@@ -82,20 +113,23 @@ def upgrade_tier(
     t: T,
     operator: Operator,
     licence_id: FromPath[int],
-    data: JSONBody[Any],
+    data: Annotated[TierUpgradeRequest, Body(examples=[Example(value={"sku": "base-pro"})])],
 ) -> dict[str, Any]:
     """A higher tier for the price difference, with 12 fresh months of maintenance (R26)."""
-    body = data if isinstance(data, dict) else {}
     now = shop.clock.now()
-    order = order_tier_upgrade(
-        db, enabled, licence_by_id(db, licence_id), str(body.get("sku", "")), now
-    )
+    order = order_tier_upgrade(db, enabled, licence_by_id(db, licence_id), data.sku, now)
     notify(db, shop.templates, enabled, shop.settings, order, now)
     mail_queued(request)
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@get("/catch-up-price", sync_to_thread=True)
+@get(
+    "/catch-up-price",
+    sync_to_thread=True,
+    responses=answers(
+        200, CatchUpPrice, e422=("unknown_product", "currency_not_allowed"), **OPERATOR
+    ),
+)
 @transaction
 def catch_up(
     db: Db,
@@ -134,4 +168,5 @@ licences_router = Router(
     route_handlers=[renew_maintenance_order, upgrade_tier, catch_up],
     dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["licences"],
+    security=[{"operatorToken": []}],
 )

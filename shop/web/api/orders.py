@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath
 from sqlmodel import Session, select
 
 from shop.catalog.products import N_
@@ -32,6 +34,16 @@ from shop.payments.opening import open_payment as open_provider_payment
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.web.api.products import plain
+from shop.web.api.schemas import (
+    ORDER_EXAMPLE,
+    LicenceAnswer,
+    OrderAnswer,
+    OrderRequest,
+    PaymentMethodChoice,
+    TrialRequest,
+    answers,
+    as_dict,
+)
 from shop.web.deps import Db, Enabled, Shop, ShopDep, T, mail_queued
 from shop.web.security_headers import PUBLIC
 from shop.web.transaction import transaction
@@ -148,7 +160,28 @@ def order_by_token(session: Session, token: str) -> Order:
     return order
 
 
-@post("/api/v1/orders", sync_to_thread=True, status_code=201)
+ORDER_ERRORS = {
+    "e409": ("licence_exists",),
+    "e422": (
+        "currency_not_allowed",
+        "currency_unknown",
+        "exchange_rate_missing",
+        "plugin_disabled",
+        "method_not_available",
+        "unknown_product",
+        "not_for_sale",
+        "idempotency_key_reused",
+    ),
+}
+
+
+@post(
+    "/api/v1/orders",
+    sync_to_thread=True,
+    status_code=201,
+    tags=["orders"],
+    responses=answers(201, OrderAnswer, **ORDER_ERRORS),
+)
 @transaction(after_commit=open_payment)
 def create_order(
     request: Request[Any, Any, Any],
@@ -156,13 +189,14 @@ def create_order(
     shop: ShopDep,
     enabled: Enabled,
     t: T,
-    data: JSONBody[Any],
+    data: Annotated[
+        OrderRequest,
+        Body(examples=[Example(summary="a yearly licence for 6 persons", value=ORDER_EXAMPLE)]),
+    ],
 ) -> dict[str, Any]:
     """Check out: pay now (reserves the e-mail's licence) or save a quote."""
-    if not isinstance(data, dict):
-        raise ShopError(422, "validation_error", N_("Send the order as a JSON object."))
     try:
-        checkout = parse_checkout(data, t.locale)
+        checkout = parse_checkout(as_dict(data), t.locale)
     except CheckoutInvalid as invalid:
         raise invalid.errors[0] from None
     now = shop.clock.now()
@@ -172,7 +206,15 @@ def create_order(
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@get("/api/v1/orders/{token:str}", sync_to_thread=True)
+NO_ORDER = {"e404": ("not_found",)}
+
+
+@get(
+    "/api/v1/orders/{token:str}",
+    sync_to_thread=True,
+    tags=["orders"],
+    responses=answers(200, OrderAnswer, **NO_ORDER),
+)
 @transaction(after_commit=open_payment)
 def get_order(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
@@ -191,7 +233,13 @@ def close_cancelled_payment(answer: dict[str, Any], kwargs: dict[str, Any]) -> d
     return answer
 
 
-@post("/api/v1/orders/{token:str}/cancel", sync_to_thread=True, status_code=200)
+@post(
+    "/api/v1/orders/{token:str}/cancel",
+    sync_to_thread=True,
+    status_code=200,
+    tags=["orders"],
+    responses=answers(200, OrderAnswer, e409=("order_paid", "order_not_cancellable"), **NO_ORDER),
+)
 @transaction(after_commit=close_cancelled_payment)
 def cancel_by_buyer(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]
@@ -201,7 +249,18 @@ def cancel_by_buyer(
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@put("/api/v1/orders/{token:str}/payment-method", sync_to_thread=True)
+@put(
+    "/api/v1/orders/{token:str}/payment-method",
+    sync_to_thread=True,
+    tags=["orders"],
+    responses=answers(
+        200,
+        OrderAnswer,
+        e409=("order_paid", "order_closed", "order_expired", "order_not_payable"),
+        e422=("plugin_disabled", "currency_not_allowed"),
+        **NO_ORDER,
+    ),
+)
 @transaction(after_commit=open_payment)
 def change_method(
     db: Db,
@@ -209,26 +268,35 @@ def change_method(
     enabled: Enabled,
     t: T,
     token: FromPath[str],
-    data: JSONBody[Any],
+    data: Annotated[
+        PaymentMethodChoice, Body(examples=[Example(value={"payment_method": "card"})])
+    ],
 ) -> dict[str, Any]:
     """The buyer picks another enabled method for an unpaid order or quote (R7, R12)."""
-    body = data if isinstance(data, dict) else {}
     order = order_by_token(db, token)
-    change_payment_method(
-        db, enabled, shop.plugins, order, body.get("payment_method"), shop.clock.now()
-    )
+    change_payment_method(db, enabled, shop.plugins, order, data.payment_method, shop.clock.now())
     return {"order": order_json(db, order, enabled, shop.settings, t)}
 
 
-@post("/api/v1/trials", sync_to_thread=True, status_code=201)
+@post(
+    "/api/v1/trials",
+    sync_to_thread=True,
+    status_code=201,
+    tags=["orders"],
+    responses=answers(201, LicenceAnswer, e409=("licence_exists",), e422=("no_trial",)),
+)
 @transaction
-def create_trial(db: Db, shop: ShopDep, enabled: Enabled, data: JSONBody[Any]) -> dict[str, Any]:
+def create_trial(
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    data: Annotated[
+        TrialRequest,
+        Body(examples=[Example(value={"email": "anna@example.nl", "sku": "base-yearly"})]),
+    ],
+) -> dict[str, Any]:
     """A 10-day trial licence at the line's highest tier, with its key (R3)."""
-    body = data if isinstance(data, dict) else {}
-    sku = body.get("sku")
-    if not isinstance(sku, str):
-        raise ShopError(422, "validation_error", N_("Please fill in this field.")).on_field("sku")
-    licence = start_trial(db, enabled, shop.settings, body.get("email"), sku, shop.clock.now())
+    licence = start_trial(db, enabled, shop.settings, data.email, data.sku, shop.clock.now())
     return {"licence": licence_json(licence)}
 
 
@@ -246,7 +314,21 @@ def licence_json(licence: Licence) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/orders/{token:str}/document.pdf", sync_to_thread=True)
+@get(
+    "/api/v1/orders/{token:str}/document.pdf",
+    sync_to_thread=True,
+    tags=["orders"],
+    media_type="application/pdf",
+    responses={
+        **answers(200, bytes, **NO_ORDER),
+        200: ResponseSpec(
+            data_container=bytes,
+            media_type="application/pdf",
+            description="the PDF",
+            generate_examples=False,
+        ),
+    },
+)
 @transaction
 def order_document_pdf(
     db: Db, shop: ShopDep, enabled: Enabled, t: T, token: FromPath[str]

@@ -12,6 +12,7 @@ from shop.catalog.products import SupportPlan
 from shop.catalog.rates import current_rates, rates_key
 from shop.catalog.service import PricedProduct, parse_country, priced_catalog, resolve_currency
 from shop.i18n import Translator
+from shop.web.api.schemas import ProductList, answers
 from shop.web.deps import Db, Enabled, ShopDep, T
 from shop.web.security_headers import REVALIDATE
 from shop.web.transaction import transaction
@@ -61,7 +62,13 @@ def product_json(item: PricedProduct, t: Translator) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/products", sync_to_thread=True, cache_control=REVALIDATE)
+@get(
+    "/api/v1/products",
+    sync_to_thread=True,
+    cache_control=REVALIDATE,
+    tags=["products"],
+    responses=answers(200, ProductList, e422=("currency_not_allowed", "currency_unknown")),
+)
 @transaction
 def list_products(
     db: Db,

@@ -5,11 +5,12 @@ Operator tokens act on any subscription; subscribers use their page (shop.web.su
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath
 from sqlmodel import Session
 
 from shop.catalog.products import N_
@@ -36,6 +37,17 @@ from shop.subscriptions.service import (
 )
 from shop.subscriptions.switch_text import explanation
 from shop.web.api.orders import order_json
+from shop.web.api.schemas import (
+    OPERATOR,
+    SWITCH_EXAMPLE,
+    SwitchAnswer,
+    SwitchRequest,
+    answers,
+    as_dict,
+)
+from shop.web.api.schemas import (
+    Subscription as SubscriptionAnswer,
+)
 from shop.web.deps import Db, Enabled, Operator, Shop, ShopDep, T, mail_queued, provide_operator
 from shop.web.transaction import transaction
 
@@ -121,7 +133,15 @@ def subscription_by_id(session: Session, subscription_id: int) -> Subscription:
     return subscription
 
 
-@get("/{subscription_id:int}", sync_to_thread=True)
+NO_SUBSCRIPTION = {"e404": ("not_found",), **OPERATOR}
+REFUSED = {"e409": ("switch_not_allowed",)}
+
+
+@get(
+    "/{subscription_id:int}",
+    sync_to_thread=True,
+    responses=answers(200, SubscriptionAnswer, **NO_SUBSCRIPTION),
+)
 @transaction
 def get_subscription(
     db: Db,
@@ -147,7 +167,18 @@ def get_subscription(
     return body
 
 
-@post("/{subscription_id:int}/switch", sync_to_thread=True, status_code=200)
+@post(
+    "/{subscription_id:int}/switch",
+    sync_to_thread=True,
+    status_code=200,
+    responses=answers(
+        200,
+        SwitchAnswer,
+        e422=("unknown_product", "not_for_sale", "idempotency_key_reused"),
+        **REFUSED,
+        **NO_SUBSCRIPTION,
+    ),
+)
 @transaction
 def switch_subscription(
     request: Request[Any, Any, Any],
@@ -157,10 +188,13 @@ def switch_subscription(
     t: T,
     operator: Operator,
     subscription_id: FromPath[int],
-    data: JSONBody[Any],
+    data: Annotated[
+        SwitchRequest,
+        Body(examples=[Example(summary="preview 10 persons instead of 6", value=SWITCH_EXAMPLE)]),
+    ],
 ) -> dict[str, Any]:
     """New totals per item (R18): preview, or order the upgrade / schedule the downgrade."""
-    body = data if isinstance(data, dict) else {}
+    body = as_dict(data)
     subscription = subscription_by_id(db, subscription_id)
     now = shop.clock.now()
     outcome = request_switch(
@@ -168,8 +202,8 @@ def switch_subscription(
         enabled,
         shop.settings,
         subscription,
-        body.get("items"),
-        preview=body.get("preview") is True,
+        body["items"],
+        preview=data.preview,
         actor="operator",
         today=shop.clock.today(),
         now=now,
@@ -181,7 +215,12 @@ def switch_subscription(
     return switch_json(db, outcome, enabled, shop, t)
 
 
-@delete("/{subscription_id:int}/scheduled-change", sync_to_thread=True, status_code=200)
+@delete(
+    "/{subscription_id:int}/scheduled-change",
+    sync_to_thread=True,
+    status_code=200,
+    responses=answers(200, SubscriptionAnswer, **REFUSED, **NO_SUBSCRIPTION),
+)
 @transaction
 def withdraw_scheduled_change(
     db: Db,
@@ -223,7 +262,12 @@ def cancel_subscription(session: Session, subscription: Subscription, actor: str
     )
 
 
-@post("/{subscription_id:int}/cancel", sync_to_thread=True, status_code=200)
+@post(
+    "/{subscription_id:int}/cancel",
+    sync_to_thread=True,
+    status_code=200,
+    responses=answers(200, SubscriptionAnswer, **REFUSED, **NO_SUBSCRIPTION),
+)
 @transaction
 def cancel(
     request: Request[Any, Any, Any],
@@ -256,4 +300,5 @@ subscriptions_router = Router(
     route_handlers=[get_subscription, switch_subscription, withdraw_scheduled_change, cancel],
     dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["subscriptions"],
+    security=[{"operatorToken": []}],
 )
