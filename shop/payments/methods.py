@@ -116,8 +116,6 @@ class MalformedEvent(InvalidWebhook):
 # What a provider's ids may be: the shop stores them in columns of 200 characters, and
 # refers to a payment as "<method>:<id>".
 MAX_PROVIDER_ID = 150
-# Minor units beyond any order (10^12 euros); larger is no payment of the shop's.
-MAX_MINOR_UNITS = 10**14
 
 
 def provider_id(value: object) -> str:

@@ -133,4 +133,5 @@ admin_reviews_router = Router(
     route_handlers=[list_reviews, decide],
     dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["admin"],
+    security=[{"operatorToken": []}],
 )

@@ -23,6 +23,7 @@ from shop.orders.attention import NOTHING_APPLIED, needs_action_json
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.documents import document_filename, order_document
 from shop.orders.lifecycle import cancel_order
+from shop.orders.line_text import payment_label
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payment_choice import change_payment_method
@@ -105,6 +106,7 @@ def order_json(
                 "method": p.method,
                 "reference": p.reference,
                 "received_at": p.created_at.isoformat(),
+                "label": payment_label(p, t),  # "Visa •••• 4242", never a provider id
                 "detail": p.detail,
             }
             for p in payments_of(session, order)

@@ -222,6 +222,8 @@ class PaymentRecord(Struct):
     method: str
     reference: str | None
     received_at: datetime
+    label: Annotated[str, Meta(description="as the buyer sees it", examples=["Visa •••• 4242"])]
+    detail: dict[str, Any] | None = None  # what the provider told: card brand, last four
 
 
 class RateUsed(Struct):
@@ -242,7 +244,10 @@ class PaymentInfo(Struct):
 
 class Order(Struct):
     number: Annotated[int, Meta(examples=[1001])]
+    quote_number: Annotated[int | None, Meta(description="R8: the quote series")]
+    invoice_number: Annotated[int | None, Meta(description="R8: the invoice series")]
     token: str
+    under_review: Annotated[bool, Meta(description="R27: not payable until accepted")]
     status: Annotated[
         str, Meta(description="quote, pending, paid, expired or cancelled", examples=["pending"])
     ]
@@ -270,6 +275,11 @@ class Order(Struct):
     paid_at: datetime | None
     document_url: str
     payment: PaymentInfo
+    needs_action: Annotated[
+        str | None, Meta(description="why an operator must look at it (money kept), or null")
+    ]
+    needs_action_text: str | None
+    needs_action_since: datetime | None
 
 
 class OrderAnswer(Struct):
@@ -323,6 +333,12 @@ class Subscription(Struct):
     billing_period_months: int
     scheduled_change: ScheduledChange | None
     recurring_total: Money
+    next_renewal_total: Annotated[
+        Money | None, Meta(description="with a scheduled change; null when nothing renews")
+    ]
+    open_switch_order: Annotated[
+        Order | None, Meta(description="the unpaid setup-fee order of an upgrade")
+    ]
     licence_id: int
     can_switch: bool
     reason: str | None
@@ -344,8 +360,13 @@ class SwitchAnswer(Struct):
     fee_waived: bool
     days_left: int
     days_in_term: int
+    term_start: date
+    term_end: date
+    formula: Annotated[str, Meta(examples=["(670.00 − 610.00) × 275 / 365 = 45.21"])]
+    explanation: str
     effective_at: date
     current_recurring_total: Money
+    new_recurring_total: Money
     next_renewal_total: Money
     lines: list[SwitchLine]
     applied: bool
@@ -553,4 +574,3 @@ class ReviewAnswer(Struct):
     order: Order
     request: ReviewRequestInfo
     decision: Annotated[str, Meta(examples=["accept"])]
-
