@@ -8,6 +8,9 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, select
 
+from shop.catalog.products import N_
+from shop.errors import ShopError
+
 
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
@@ -33,3 +36,15 @@ def operator_for(session: Session, token: str) -> str | None:
     """The operator name a bearer token belongs to, or None."""
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
     return row.name if row else None
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (any case, spaces around)."""
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def unauthorized() -> ShopError:
+    return ShopError(
+        401, "unauthorized", N_("Send an operator token as “Authorization: Bearer <token>”.")
+    )

@@ -18,11 +18,9 @@ from litestar.types import Message, Scope
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from shop.accounts.tokens import operator_for
-from shop.catalog.products import N_
+from shop.accounts.tokens import bearer_token, operator_for, unauthorized
 from shop.clock import Clock
 from shop.db import reader, session_scope
-from shop.errors import ShopError
 from shop.i18n import Translator, negotiate
 from shop.orders.notifications import send_due_mail
 from shop.plugins.manager import EnabledPlugins, Plugins
@@ -145,17 +143,12 @@ def provide_translator(request: Request) -> Translator:  # type: ignore[type-arg
 
 def provide_operator(request: Request, db: Db) -> Deferred[str]:  # type: ignore[type-arg]
     """The operator named by the request's bearer token; 401 without a valid one."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = bearer_token(request.headers.get("authorization", ""))
 
     def check(session: Session) -> str:
-        bearer = scheme.lower() == "bearer" and token.strip()
-        name = operator_for(session, token.strip()) if bearer else None
+        name = operator_for(session, token) if token else None
         if name is None:
-            raise ShopError(
-                401,
-                "unauthorized",
-                N_("Send an operator token as “Authorization: Bearer <token>”."),
-            )
+            raise unauthorized()
         return name
 
     return Deferred(db, check)

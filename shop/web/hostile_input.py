@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Request
 
+from shop.accounts.tokens import bearer_token, unauthorized
 from shop.catalog.products import N_
 from shop.errors import ShopError
 
@@ -184,6 +185,9 @@ async def check_form(request: Request[Any, Any, Any]) -> None:
             raise unstorable(name)
 
 
+OPERATOR_PREFIX = "/api/v1/admin/"
+
+
 async def refuse_hostile_input(request: Request[Any, Any, Any]) -> None:
     """Before-request hook: the shop's answers to input that must not reach a handler."""
     check_parameters(request)
@@ -194,6 +198,11 @@ async def refuse_hostile_input(request: Request[Any, Any, Any]) -> None:
         if request.headers.get("content-type", "").startswith(FORMS):
             await check_form(request)
         return
+    if (
+        path.startswith(OPERATOR_PREFIX)
+        and bearer_token(request.headers.get("authorization", "")) is None
+    ):
+        raise unauthorized()  # without a token, nothing about the body is told (R35)
     try:
         check_body(await request.body(), body_model(request))
     except ShopError as error:
