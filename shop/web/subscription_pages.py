@@ -17,7 +17,7 @@ from shop.i18n import Translator
 from shop.money import Money
 from shop.orders.line_text import line_text
 from shop.orders.models import Order
-from shop.orders.notifications import notify, notify_cancelled
+from shop.orders.notifications import notify
 from shop.orders.payments import order_lines
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
@@ -30,13 +30,12 @@ from shop.subscriptions.service import (
     next_renewal_total,
     open_switch_order,
     request_switch,
-    subscriber_name,
     switch_refusal,
     withdraw_downgrade,
     withdraw_open_switch,
 )
 from shop.subscriptions.switch_text import explanation
-from shop.web.api.subscriptions import cancel_subscription
+from shop.web.api.subscriptions import cancel_and_confirm
 from shop.web.deps import Db, Enabled, Shop, ShopDep, T, mail_queued
 from shop.web.pages import buyer_choice, render_page
 from shop.web.transaction import transaction
@@ -372,16 +371,6 @@ def subscription_cancel(
 ) -> Redirect:
     """The confirmed cancellation, with its confirmation mail."""
     subscription = by_token(db, token)
-    now = shop.clock.now()
-    cancel_subscription(db, subscription, "customer", now)
-    notify_cancelled(
-        shop.templates,
-        db,
-        shop.plugins.everything,
-        shop.settings,
-        subscription,
-        subscriber_name(db, subscription),
-        now,
-    )
+    cancel_and_confirm(db, shop, subscription, "customer")
     mail_queued(request)
     return Redirect(f"/{lang}/subscriptions/{token}")

@@ -236,6 +236,23 @@ def withdraw_scheduled_change(
     return subscription_json(db, subscription, enabled, shop, t)
 
 
+def cancel_and_confirm(
+    session: Session, shop: Shop, subscription: Subscription, actor: str
+) -> None:
+    """Cancel (R10) and queue the subscriber's confirmation mail in their language."""
+    now = shop.clock.now()
+    cancel_subscription(session, subscription, actor, now)
+    notify_cancelled(
+        shop.templates,
+        session,
+        shop.plugins.everything,
+        shop.settings,
+        subscription,
+        subscriber_name(session, subscription),
+        now,
+    )
+
+
 def cancel_subscription(session: Session, subscription: Subscription, actor: str, now: Any) -> None:
     """R10: cancelling stops the next renewal; the paid term runs out, nothing is refunded.
     On hold (a renewal invoiced, unpaid), it ends now and the invoiced period stays due (R31).
@@ -280,17 +297,7 @@ def cancel(
 ) -> dict[str, Any]:
     """Cancel (R10); the subscriber gets the confirmation mail as from their page."""
     subscription = subscription_by_id(db, subscription_id)
-    now = shop.clock.now()
-    cancel_subscription(db, subscription, "operator", now)
-    notify_cancelled(
-        shop.templates,
-        db,
-        shop.plugins.everything,
-        shop.settings,
-        subscription,
-        subscriber_name(db, subscription),
-        now,
-    )
+    cancel_and_confirm(db, shop, subscription, "operator")
     mail_queued(request)
     return subscription_json(db, subscription, enabled, shop, t)
 
