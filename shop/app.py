@@ -7,7 +7,14 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    pass_context,
+    select_autoescape,
+)
 from jinja2.runtime import Context
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -103,8 +110,17 @@ def _payment_label(context: Context, payment: Any) -> str:
 
 
 def template_environment(settings: Settings) -> Environment:
+    """Pages and mails: each plugin's ``templates`` folder before the core's, so a plugin
+    overrides a core template by its name and extends the original as ``core:<name>``."""
+    core = FileSystemLoader(settings.templates_dir)
     env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(settings.templates_dir)]),
+        loader=ChoiceLoader(
+            [
+                *(FileSystemLoader(folder) for folder in settings.plugin_templates),
+                core,
+                PrefixLoader({"core": core}, delimiter=":"),
+            ]
+        ),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -157,9 +173,11 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
 
 def create_app(settings: Settings | None = None, *, plugins: Plugins | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    plugins = plugins or Plugins(get_plugin_manager())
+    if not settings.plugin_values:
+        settings = plugins.configure(settings)
     templates = template_environment(settings)
     secret = settings.secret_key or secret_from_file(settings.secret_key_file)
-    plugins = plugins or Plugins(get_plugin_manager())
     shop = Shop(
         settings=settings,
         engine=make_engine(
@@ -222,6 +240,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         create_static_files_router(
             path="/static", directories=[settings.static_dir], cache_control=PUBLIC
         ),
+        *plugins.routes(),
     ]
     document_only_the_api(handlers)
     return Litestar(

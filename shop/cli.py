@@ -36,6 +36,7 @@ from shop.payments.closing import close_provider_payments
 from shop.payments.received import Context
 from shop.payments.renewal_charges import charge_renewals, reconcile_charges
 from shop.plugins.manager import EnabledPlugins, PluginError, Plugins, get_plugin_manager
+from shop.plugins.settings import PluginSettingsInvalid, shown
 from shop.plugins.state import (
     EssentialPlugin,
     UnknownPlugin,
@@ -55,7 +56,11 @@ from shop.web.idempotency import purge_expired
 
 
 def _settings() -> Settings:
-    return Settings.from_env()
+    """The shop's settings and every installed plugin's, from the environment."""
+    try:
+        return _plugins().configure(Settings.from_env())
+    except PluginSettingsInvalid as exc:
+        raise click.ClickException(f"plugin settings: {exc}") from exc
 
 
 def _clock(settings: Settings) -> Clock:
@@ -127,6 +132,7 @@ def serve(host: str, port: int, workers: int | None, access_log: bool, test_paym
         return
     # Each worker process builds its own app from the environment: hand it these settings.
     os.environ.update(settings.to_env())
+    os.environ.update(_plugins().settings_env(settings))
     uvicorn.run(
         "shop.app:create_app",
         factory=True,
@@ -172,6 +178,9 @@ def plugins_list() -> None:
         state = "enabled " if info.name in on else "disabled"
         origin = "built-in" if info.builtin else (info.distribution or "registered")
         click.echo(f"{info.name:<20} {state}  {origin:<16} {info.description}")
+        for setting in installed.declared_settings.get(info.name, []):
+            value = shown(setting, settings.plugin(info.name).get(setting.name))
+            click.echo(f"{'':<20} {setting.variable(info.name)} = {value}")
         if missing := installed.missing_settings(info.name, settings):
             click.echo(f"{'':<20} not configured, stays out of checkout: set {', '.join(missing)}")
 
@@ -398,3 +407,10 @@ def licence_keygen() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# Plugins add their own commands (``shop_commands``), like Datasette's ``register_commands``.
+try:
+    get_plugin_manager().hook.shop_commands(cli=main)
+except PluginError as exc:  # reported by the command that needs the plugins
+    click.echo(f"plugins: {exc}", err=True)

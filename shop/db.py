@@ -7,7 +7,7 @@ newest revision, which is what ``shop db upgrade`` and ``shop serve`` do.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -56,7 +56,9 @@ def load_models() -> type[SQLModel]:
     import shop.orders.models
     import shop.plugins.state
     import shop.subscriptions.models  # noqa: F401
+    from shop.plugins.manager import get_plugin_manager
 
+    get_plugin_manager()  # imports every installed plugin, and so its tables
     return SQLModel
 
 
@@ -187,13 +189,34 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(
+    url: str, *, versions: Path | None = None, version_table: str = "alembic_version"
+) -> Config:
+    """Alembic's configuration for the core's migrations, or for one plugin's (its own
+    ``versions`` folder and version table, so its history is its own: installing or
+    removing a plugin never touches the core's)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if versions is not None:
+        config.set_main_option("version_locations", str(versions))
+    config.attributes["version_table"] = version_table
     return config
 
 
-def migrate(url: str) -> None:
-    """Apply every pending migration to the database at ``url``."""
+def plugin_version_table(plugin: str) -> str:
+    return f"alembic_version_{plugin}"
+
+
+def migrate(url: str, plugin_migrations: Mapping[str, Path] | None = None) -> None:
+    """Apply every pending migration to the database at ``url``: the core's, then each
+    plugin's (plugin name -> its ``migrations`` folder; default: every installed plugin's)."""
     command.upgrade(alembic_config(url), "head")
+    if plugin_migrations is None:
+        from shop.plugins.folders import folders
+        from shop.plugins.manager import get_plugin_manager
+
+        plugin_migrations = folders(get_plugin_manager(), "migrations")
+    for name, folder in sorted(plugin_migrations.items()):
+        config = alembic_config(url, versions=folder, version_table=plugin_version_table(name))
+        command.upgrade(config, "head")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -14,6 +14,9 @@ from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
 from shop.money import Money
+
+if TYPE_CHECKING:
+    from shop.settings import Settings
 
 LOCALES = ("de", "nl", "en")
 DEFAULT_LOCALE = "en"
@@ -50,8 +53,19 @@ def negotiate(*choices: str | None, accept_language: str | None = None) -> str:
 
 
 @cache
-def _translations(locales_dir: Path, locale: str) -> NullTranslations:
-    return Translations.load(str(locales_dir), [locale], "messages")
+def _translations(
+    locales_dir: Path, locale: str, plugin_dirs: tuple[Path, ...] = ()
+) -> NullTranslations:
+    """The shop's catalog for ``locale`` with each plugin's merged in (a plugin's own
+    messages, or its wording of a core message)."""
+    translations = Translations.load(str(locales_dir), [locale], "messages")
+    for folder in plugin_dirs:
+        theirs = Translations.load(str(folder), [locale], "messages")
+        if isinstance(translations, Translations) and isinstance(theirs, Translations):
+            translations.merge(theirs)
+        elif isinstance(theirs, Translations):
+            translations = theirs
+    return translations
 
 
 @cache
@@ -80,8 +94,15 @@ class Translator:
     translations: NullTranslations
 
     @classmethod
-    def for_locale(cls, locales_dir: Path, locale: str) -> Translator:
-        return cls(locale, _translations(locales_dir, locale))
+    def for_locale(
+        cls, locales_dir: Path, locale: str, plugin_dirs: tuple[Path, ...] = ()
+    ) -> Translator:
+        return cls(locale, _translations(locales_dir, locale, plugin_dirs))
+
+    @classmethod
+    def for_settings(cls, settings: Settings, locale: str) -> Translator:
+        """The translator of ``locale`` with the shop's catalogs and its plugins'."""
+        return cls.for_locale(settings.locales_dir, locale, settings.plugin_locales)
 
     def gettext(self, message: str, **params: Any) -> str:
         text = self.translations.gettext(message)

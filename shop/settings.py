@@ -76,6 +76,19 @@ class Settings:
     paypal_base_url: str = "https://api-m.sandbox.paypal.com"
     # The demo's test mode: fake providers on 127.0.0.1, and a banner on every page.
     payments_test_mode: bool = False
+    # Each plugin's own settings (``shop.plugins.settings``), bound at start by
+    # ``Plugins.configure``: plugin name -> setting name -> value.
+    plugin_values: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    # The plugins' ``locales`` and ``templates`` folders, looked at before the core's.
+    plugin_locales: tuple[Path, ...] = field(default=(), compare=False, repr=False)
+    plugin_templates: tuple[Path, ...] = field(default=(), compare=False, repr=False)
+
+    def plugin(self, name: str) -> Mapping[str, Any]:
+        """The settings plugin ``name`` declared, with their values (empty if none)."""
+        return self.plugin_values.get(name, {})
 
     @property
     def secure_cookies(self) -> bool:

@@ -65,7 +65,11 @@ def postgres_database() -> Iterator[str]:
 def _empty_tables(url: str) -> None:
     engine = make_engine(url)
     kept = {"alembic_version", "number_sequence"}
-    names = [name for name in inspect(engine).get_table_names() if name not in kept]
+    names = [
+        name
+        for name in inspect(engine).get_table_names()
+        if name not in kept and not name.startswith("alembic_version")
+    ]
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
         connection.execute(text("UPDATE number_sequence SET last = 0"))

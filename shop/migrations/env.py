@@ -5,6 +5,8 @@ from alembic import context
 from shop.db import load_models, make_engine
 
 target_metadata = load_models().metadata
+# The core's history, or one plugin's (``shop.db.alembic_config``).
+version_table = context.config.attributes.get("version_table", "alembic_version")
 
 
 def run_migrations_offline() -> None:
@@ -13,6 +15,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        version_table=version_table,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -24,7 +27,10 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            version_table=version_table,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -145,7 +145,7 @@ def mail_documents(engine: Engine, plugins: Plugins, settings: Settings) -> Docu
         if message.document_kind is None or message.order_number is None:
             return None
         kind = parse_document_kind(message.document_kind)
-        t = Translator.for_locale(settings.locales_dir, message.locale)
+        t = Translator.for_settings(settings, message.locale)
         with session_scope(reader(engine)) as session:
             number = int(message.order_number)
             order = session.exec(select(Order).where(Order.number == number)).first()

@@ -51,7 +51,7 @@ def notify(
     the renewal's invoice), with ``extra`` for its text. The quote or invoice goes with it
     as a link to the order, rendered when the mail is sent: no PDF is drawn here, inside
     the caller's transaction."""
-    t = Translator.for_locale(settings.locales_dir, order.locale)
+    t = Translator.for_settings(settings, order.locale)
     start = start_payment(order, enabled, settings, t, online=False)
     licence = session.get(Licence, order.licence_id) if order.licence_id else None
     kind = {
@@ -114,7 +114,7 @@ def notify_cancelled(
     """Confirm a cancellation to the subscriber in their language (R10, R34): until when
     the paid term runs, and that nothing renews. ``installed`` names the products, even of
     a line the operator has disabled since."""
-    t = Translator.for_locale(settings.locales_dir, subscription.locale)
+    t = Translator.for_settings(settings, subscription.locale)
     ends_on = subscription.term_end if subscription.status == "pending-cancel" else None
     products = [
         f"{item['quantity']} × {t.gettext(installed.products[item['sku']].name)}"
@@ -157,7 +157,7 @@ def notify_review(
     if order.status == OrderStatus.QUOTE:
         notify(session, env, enabled, settings, order, now, template="review_accepted")
         return
-    t = Translator.for_locale(settings.locales_dir, order.locale)
+    t = Translator.for_settings(settings, order.locale)
     mail = render_mail(
         env,
         "review_rejected",

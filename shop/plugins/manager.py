@@ -9,10 +9,12 @@ disabled plugin's products and currencies vanish without a restart.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
-from dataclasses import dataclass
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pluggy
 
@@ -20,6 +22,9 @@ from shop.catalog.currencies import Currency
 from shop.catalog.products import Product, ProductLine
 from shop.payments.methods import PaymentMethod
 from shop.plugins import hookspecs
+from shop.plugins import settings as plugin_settings
+from shop.plugins.folders import folders
+from shop.plugins.settings import Setting
 from shop.settings import Settings
 
 ENTRY_POINT_GROUP = "shop.plugins"
@@ -92,16 +97,50 @@ class Plugins:
         self.everything.check()
         self.currency_codes = set(self.everything.currencies)
         self.payment_method_codes = set(self.everything.payment_methods)
+        self.declared_settings: dict[str, list[Setting]] = {
+            impl.plugin_name: list(cast(Iterable[Setting], impl.function() or ()))
+            for impl in pm.hook.shop_settings.get_hookimpls()
+        }
+
+    def configure(self, settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
+        """``settings`` with every plugin's own settings read from ``env`` (default: the
+        process environment); raises ``PluginSettingsInvalid`` naming each bad variable."""
+        values = plugin_settings.read_settings(
+            self.declared_settings, os.environ if env is None else env
+        )
+        return replace(
+            settings,
+            plugin_values=values,
+            plugin_locales=tuple(self.folders("locales").values()),
+            plugin_templates=tuple(self.folders("templates").values()),
+        )
+
+    def settings_env(self, settings: Settings) -> dict[str, str]:
+        """The variables that give another process the plugins' settings."""
+        return plugin_settings.to_env(self.declared_settings, settings.plugin_values)
+
+    def folders(self, kind: str) -> dict[str, Path]:
+        """Plugin name -> its ``locales``, ``templates`` or ``migrations`` folder."""
+        return folders(self.pm, kind)
+
+    def routes(self) -> list[Any]:
+        """Every plugin's route handlers and routers (``shop_routes``)."""
+        return [route for routes in reversed(self.pm.hook.shop_routes()) for route in routes]
 
     def enabled(self, disabled: Iterable[str], settings: Settings | None = None) -> EnabledPlugins:
         remove = [p for name in disabled if (p := self.pm.get_plugin(name)) is not None]
         return EnabledPlugins(self.pm, remove, settings)
 
     def missing_settings(self, name: str, settings: Settings) -> tuple[str, ...]:
-        """What plugin ``name`` still needs from the environment (its payment methods')."""
+        """What plugin ``name`` still needs from the environment: its required settings,
+        and what its payment methods say they miss."""
         others = [p for n, p in self.pm.list_name_plugin() if n != name]
         methods = EnabledPlugins(self.pm, others).payment_methods.values()
-        return tuple(dict.fromkeys(v for m in methods for v in m.missing_settings(settings)))
+        declared = plugin_settings.missing(
+            name, self.declared_settings.get(name, []), settings.plugin(name)
+        )
+        from_methods = (v for m in methods for v in m.missing_settings(settings))
+        return tuple(dict.fromkeys((*declared, *from_methods)))
 
 
 def _order(info: PluginInfo) -> tuple[bool, str]:

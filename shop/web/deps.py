@@ -134,7 +134,7 @@ def add_content_language(message: Message, scope: Scope) -> None:
 
 def translator_for(request: Request) -> Translator:  # type: ignore[type-arg]
     shop: Shop = request.app.state.shop
-    return Translator.for_locale(shop.settings.locales_dir, request_locale(request))
+    return Translator.for_settings(shop.settings, request_locale(request))
 
 
 def provide_translator(request: Request) -> Translator:  # type: ignore[type-arg]

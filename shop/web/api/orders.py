@@ -337,7 +337,7 @@ def order_document_pdf(
 ) -> Response[bytes]:
     """The quote or invoice as PDF, in the order's language and currency (R9)."""
     order = order_by_token(db, token)
-    order_t = Translator.for_locale(shop.settings.locales_dir, order.locale)
+    order_t = Translator.for_settings(shop.settings, order.locale)
     document = order_document(db, order, enabled, shop.settings, order_t)
     filename = document_filename(order, order_t)
     db.commit()  # drawn once the read has ended: on SQLite a transaction holds the write lock
