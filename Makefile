@@ -10,10 +10,10 @@ MO := $(PO:.po=.mo)
 
 install: $(STAMP) $(MO)
 
-$(STAMP): pyproject.toml tests/example_plugin/pyproject.toml
+$(STAMP): pyproject.toml tests/example_plugin/pyproject.toml testing/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -e tests/example_plugin
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e tests/example_plugin -e testing
 	touch $(STAMP)
 
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
