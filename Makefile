@@ -23,8 +23,8 @@ run: install
 	$(BIN)/shop serve --test-payments
 
 lint: install
-	$(BIN)/ruff check shop tests bench
-	$(BIN)/ruff format --check shop tests bench
+	$(BIN)/ruff check shop tests bench testing
+	$(BIN)/ruff format --check shop tests bench testing
 	$(BIN)/mypy
 
 test: lint

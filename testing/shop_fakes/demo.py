@@ -38,13 +38,15 @@ def start_fake_providers(shop_url: str) -> FakeProviders:
         webhook_secret="whsec_" + secrets.token_hex(16),
         secret_key="sk_test_" + secrets.token_hex(12),
         publishable_key="pk_test_" + secrets.token_hex(12),
-    ).start()
+    )
     paypal = FakePayPal(
         webhook_url=f"{shop_url}/webhooks/paypal",
         client_id="test-client-" + secrets.token_hex(6),
         client_secret=secrets.token_hex(16),
         webhook_id="WH-TEST-" + secrets.token_hex(6).upper(),
-    ).start()
+    )
+    stripe.start()
+    paypal.start()
     return FakeProviders(
         plugin_values={
             "card": {
