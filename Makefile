@@ -10,10 +10,10 @@ MO := $(PO:.po=.mo)
 
 install: $(STAMP) $(MO)
 
-$(STAMP): pyproject.toml tests/example_plugin/pyproject.toml
+$(STAMP): pyproject.toml tests/example_plugin/pyproject.toml testing/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -e tests/example_plugin
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e tests/example_plugin -e testing
 	touch $(STAMP)
 
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
@@ -23,8 +23,8 @@ run: install
 	$(BIN)/shop serve --test-payments
 
 lint: install
-	$(BIN)/ruff check shop tests bench
-	$(BIN)/ruff format --check shop tests bench
+	$(BIN)/ruff check shop tests bench testing
+	$(BIN)/ruff format --check shop tests bench testing
 	$(BIN)/mypy
 
 test: lint

@@ -59,12 +59,12 @@ from servers import (
     start_oscar,
     start_shop,
 )
+from shop_fakes.stripe import FakeStripe
 from sqlalchemy import text
 from tools import ensure_locust, ensure_wrk
 from writers import run_writers
 
 from shop.db import make_engine
-from shop.payments.fakes.stripe import FakeStripe
 
 HERE = Path(__file__).resolve().parent
 GROUPS = ("pages", "checkout", "journey", "webhooks", "oscar", "writers", "renewals")

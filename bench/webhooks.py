@@ -21,6 +21,7 @@ from dataclasses import replace
 import httpx
 import uvicorn
 from renewals import drop_scratch, scratch_database
+from shop_fakes.stripe import FakeStripe
 from sqlalchemy import func, select
 
 from shop.app import create_app
@@ -29,7 +30,6 @@ from shop.db import make_engine, migrate, session_scope
 from shop.demo import seed_demo
 from shop.licences.keys import generate_signing_key_b64
 from shop.orders.models import Payment
-from shop.payments.fakes.stripe import FakeStripe
 from shop.settings import Settings
 
 
@@ -46,10 +46,15 @@ def main() -> None:
     settings = Settings(
         database_url=url,
         licence_signing_key=generate_signing_key_b64(),
-        stripe_secret_key=fake.secret_key,
-        stripe_publishable_key=fake.publishable_key,
-        stripe_webhook_secret=fake.webhook_secret,
-        stripe_api_base=fake.base_url,
+    ).with_plugin_values(
+        {
+            "card": {
+                "secret_key": fake.secret_key,
+                "publishable_key": fake.publishable_key,
+                "webhook_secret": fake.webhook_secret,
+                "api_base": fake.base_url,
+            }
+        }
     )
     engine = make_engine(url)
     with session_scope(engine) as session:

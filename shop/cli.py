@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import click
 from alembic import command
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from shop.accounts.tokens import create_token
@@ -24,7 +26,9 @@ from shop.licences.keys import (
     Grant,
     InvalidLicenceKey,
     InvalidSigningKey,
+    derived_test_key,
     generate_signing_key_b64,
+    is_test_key,
     load_public_key,
     load_signing_key,
     verify_key,
@@ -32,6 +36,7 @@ from shop.licences.keys import (
 from shop.orders.lifecycle import expire_due
 from shop.orders.models import NEEDS_ACTION, Order
 from shop.orders.notifications import notify, send_due_mail
+from shop.payments import testmode
 from shop.payments.closing import close_provider_payments
 from shop.payments.received import Context
 from shop.payments.renewal_charges import charge_renewals, reconcile_charges
@@ -105,15 +110,6 @@ def serve(host: str, port: int, workers: int | None, access_log: bool, test_paym
     from shop.app import create_app
 
     settings = _settings()
-    if test_payments:
-        from shop.payments.fakes.demo import start_fake_providers
-
-        settings, fakes = start_fake_providers(settings, f"http://{host}:{port}")
-        click.echo(
-            "TEST MODE: fake Stripe at "
-            f"{fakes[0].base_url}, fake PayPal at {fakes[1].base_url}. "
-            "Pay with card 4242 4242 4242 4242 or any PayPal test login."
-        )
     engine = make_engine(settings.database_url)
     empty = not inspect(engine).has_table("alembic_version")
     migrate(settings.database_url)
@@ -121,6 +117,13 @@ def serve(host: str, port: int, workers: int | None, access_log: bool, test_paym
         with session_scope(engine) as session:
             seed_demo(session, _clock(settings).now())
         click.echo("Created the database with the demo catalog.")
+    if test_payments:
+        settings = _start_test_mode(settings, engine, f"http://{host}:{port}")
+    else:
+        with session_scope(engine) as session:
+            was = testmode.switch_off(session)
+        if was is not None:
+            click.echo("Test mode is off: card and PayPal use the configured keys again.")
     sqlite = engine.dialect.name == "sqlite"
     engine.dispose()
     workers = workers or (1 if sqlite else os.cpu_count() or 1)
@@ -142,6 +145,43 @@ def serve(host: str, port: int, workers: int | None, access_log: bool, test_paym
         log_level="info",
         access_log=access_log,
     )
+
+
+def _start_test_mode(settings: Settings, engine: Engine, shop_url: str) -> Settings:
+    """Start the fake providers and put the database in test mode with them, so every
+    ``shop`` process of it (``shop jobs run`` too) uses them while they listen."""
+    try:
+        # Not a dependency of the shop: the fakes are their own distribution (testing/).
+        fakes = importlib.import_module("shop_fakes.demo").start_fake_providers(shop_url)
+    except ImportError:
+        raise click.ClickException("test mode needs the shop-fakes package: make install") from None
+    with session_scope(engine) as session:
+        testmode.switch_on(session, fakes.plugin_values, fakes.listening, _clock(settings).now())
+        mode = testmode.read(session)
+    assert mode is not None
+    click.echo(mode.describe())
+    click.echo(
+        "Pay with card 4242 4242 4242 4242 or any PayPal test login. Licence keys are test "
+        "keys, not valid for production."
+    )
+    return testmode.apply(settings, mode)
+
+
+def _test_mode_settings(settings: Settings) -> Settings:
+    """``settings`` in the database's test mode, if it is in one (said on stderr)."""
+    mode = testmode.stored(settings.database_url)
+    if mode is None:
+        return settings
+    click.echo(mode.describe(), err=True)
+    for name, url in mode.not_listening().items():
+        click.echo(
+            f"Test mode: nothing listens at the fake {name} ({url}): its `shop serve "
+            "--test-payments` has stopped. Its payments stay unsettled and are asked again "
+            "on the next run; start `shop serve --test-payments` again, or leave test mode "
+            "with a plain `shop serve`.",
+            err=True,
+        )
+    return testmode.apply(settings, mode)
 
 
 @main.group()
@@ -171,7 +211,7 @@ def plugins() -> None:
 @plugins.command("list")
 def plugins_list() -> None:
     """Every installed plugin and whether it is on."""
-    settings, installed = _settings(), _plugins()
+    settings, installed = _test_mode_settings(_settings()), _plugins()
     with session_scope(make_engine(settings.database_url)) as session:
         on = enabled_names(session, installed)
     for info in installed.infos.values():
@@ -223,7 +263,7 @@ def jobs_run() -> None:
     """Run everything due at the clock's now: renewals and pending cancellations, expiries
     of unpaid renewals, quotes, unpaid orders and trials, then the outbox. Safe to run twice
     or in parallel; a batch that meets a busy database is rolled back and done again."""
-    settings = _settings()
+    settings = _test_mode_settings(_settings())
     if settings.jobs_batch is not None and settings.jobs_batch < 1:
         raise click.ClickException("SHOP_JOBS_BATCH must be at least 1")
     clock = _clock(settings)
@@ -378,20 +418,39 @@ def licence_verify(key: str, public_key_file: Path | None) -> None:
     """Check KEY offline and print what it grants ("-" reads the key from stdin)."""
     if key == "-":
         key = sys.stdin.read()
+    signing_key = None
     try:
         if public_key_file is not None:
             public_key = load_public_key(public_key_file.read_text(encoding="utf-8"))
         else:
-            public_key = load_signing_key(_settings(), create=False).public_key()
+            signing_key = load_signing_key(_settings(), create=False)
+            public_key = signing_key.public_key()
     except InvalidSigningKey as exc:
         raise click.ClickException(str(exc)) from None
     try:
         grant = verify_key(key, public_key)
     except InvalidLicenceKey as exc:
-        click.echo(f"invalid licence key: {exc}", err=True)
-        sys.exit(1)
+        if not is_test_key(key):
+            click.echo(f"invalid licence key: {exc}", err=True)
+            sys.exit(1)
+        # A key issued in test mode: never valid for production, but say what it is.
+        try:
+            if signing_key is None:  # only the production public key at hand
+                raise exc
+            grant = verify_key(key, derived_test_key(signing_key).public_key())
+        except InvalidLicenceKey:
+            click.echo(
+                f"invalid licence key: {exc} (it says it is a TEST KEY, issued in test mode: "
+                "not valid for production)",
+                err=True,
+            )
+            sys.exit(1)
+    if grant.test:
+        click.echo("TEST KEY — not valid for production (issued in test mode, no money moved)")
     for line in _grant_lines(grant):
         click.echo(line)
+    if grant.test:
+        sys.exit(1)
 
 
 @licence.command("keygen")

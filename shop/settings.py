@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,18 +63,9 @@ class Settings:
     bank_bic: str = "BYLADEM1001"
     bank_name: str = "Deutsche Kreditbank Berlin"
     cheque_payee: str = "Licence Shop GmbH"
-    # Card payments through Stripe, PayPal through PayPal's REST API (R12). Unset keys: the
-    # method stays out of checkout. The base URLs point the SDKs at the fakes offline.
-    stripe_secret_key: str | None = field(default=None, repr=False)
-    stripe_publishable_key: str | None = None
-    stripe_webhook_secret: str | None = field(default=None, repr=False)
-    stripe_api_base: str = "https://api.stripe.com"
-    stripe_js_url: str = "https://js.stripe.com/v3/"
-    paypal_client_id: str | None = None
-    paypal_client_secret: str | None = field(default=None, repr=False)
-    paypal_webhook_id: str | None = None
-    paypal_base_url: str = "https://api-m.sandbox.paypal.com"
-    # The demo's test mode: fake providers on 127.0.0.1, and a banner on every page.
+    # Test mode: card and PayPal go to fake providers, a banner shows on every page, and
+    # licence keys are test keys (``shop.licences.keys``). Set by ``shop serve
+    # --test-payments`` and kept in the database (``shop.payments.testmode``).
     payments_test_mode: bool = False
     # Each plugin's own settings (``shop.plugins.settings``), bound at start by
     # ``Plugins.configure``: plugin name -> setting name -> value.
@@ -89,6 +80,14 @@ class Settings:
     def plugin(self, name: str) -> Mapping[str, Any]:
         """The settings plugin ``name`` declared, with their values (empty if none)."""
         return self.plugin_values.get(name, {})
+
+    def with_plugin_values(self, values: Mapping[str, Mapping[str, Any]]) -> Settings:
+        """These settings with some plugins' values set (the others' kept), e.g. the fake
+        providers' keys in test mode."""
+        merged = {name: dict(own) for name, own in self.plugin_values.items()}
+        for name, own in values.items():
+            merged[name] = {**merged.get(name, {}), **own}
+        return replace(self, plugin_values=merged)
 
     @property
     def secure_cookies(self) -> bool:
@@ -157,14 +156,5 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_BANK_BIC": ("bank_bic", str),
     "SHOP_BANK_NAME": ("bank_name", str),
     "SHOP_CHEQUE_PAYEE": ("cheque_payee", str),
-    "SHOP_STRIPE_SECRET_KEY": ("stripe_secret_key", str),
-    "SHOP_STRIPE_PUBLISHABLE_KEY": ("stripe_publishable_key", str),
-    "SHOP_STRIPE_WEBHOOK_SECRET": ("stripe_webhook_secret", str),
-    "SHOP_STRIPE_API_BASE": ("stripe_api_base", lambda v: v.rstrip("/")),
-    "SHOP_STRIPE_JS_URL": ("stripe_js_url", str),
-    "SHOP_PAYPAL_CLIENT_ID": ("paypal_client_id", str),
-    "SHOP_PAYPAL_CLIENT_SECRET": ("paypal_client_secret", str),
-    "SHOP_PAYPAL_WEBHOOK_ID": ("paypal_webhook_id", str),
-    "SHOP_PAYPAL_BASE_URL": ("paypal_base_url", lambda v: v.rstrip("/")),
     "SHOP_PAYMENTS_TEST_MODE": ("payments_test_mode", _flag),
 }

@@ -3,20 +3,24 @@ what the database says about an order's payments."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 import httpx
 from live import bound_socket, serve, url_of
+from shop_fakes.base import FakeServer
+from shop_fakes.paypal import FakePayPal
+from shop_fakes.stripe import FakeStripe
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from shop.db import make_engine
 from shop.licences.models import Licence
 from shop.orders.models import Order, Payment, ProviderEvent
-from shop.payments.fakes.base import FakeServer
+from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.settings import Settings
 
 
@@ -46,12 +50,53 @@ class Shop:
         return answer.json()["order"]  # type: ignore[no-any-return]
 
 
+@cache
+def _plugins() -> Plugins:
+    return Plugins(get_plugin_manager())
+
+
+def with_keys(settings: Settings, **plugins: Mapping[str, Any]) -> Settings:
+    """``settings`` with the plugins' settings bound (none from the environment) and those
+    in ``plugins`` set, e.g. ``with_keys(settings, **stripe_keys(fake))``."""
+    if not settings.plugin_values:
+        settings = _plugins().configure(settings, env={})
+    return settings.with_plugin_values(plugins)
+
+
+def stripe_keys(fake: FakeStripe) -> dict[str, dict[str, Any]]:
+    """The card plugin's settings for ``fake``."""
+    return {
+        "card": {
+            "secret_key": fake.secret_key,
+            "publishable_key": fake.publishable_key,
+            "webhook_secret": fake.webhook_secret,
+            "api_base": fake.base_url,
+            "js_url": f"{fake.base_url}/v3/",
+        }
+    }
+
+
+def paypal_keys(fake: FakePayPal) -> dict[str, dict[str, Any]]:
+    """The PayPal plugin's settings for ``fake``."""
+    return {
+        "paypal": {
+            "client_id": fake.client_id,
+            "client_secret": fake.client_secret,
+            "webhook_id": fake.webhook_id,
+            "base_url": fake.base_url,
+        }
+    }
+
+
 @contextmanager
-def shop_with(settings: Settings, fake: FakeServer, provider: str, **keys: Any) -> Iterator[Shop]:
-    """Serve the shop with ``keys`` set; ``fake`` sends its webhooks to it."""
+def shop_with(
+    settings: Settings, fake: FakeServer, provider: str, **keys: Mapping[str, Any]
+) -> Iterator[Shop]:
+    """Serve the shop with the plugin settings ``keys`` set (``stripe_keys(fake)``);
+    ``fake`` sends its webhooks to it."""
     sock = bound_socket()
     fake.webhook_url = f"{url_of(sock)}/webhooks/{provider}"
-    configured = replace(settings, public_url=url_of(sock), **keys)
+    configured = replace(with_keys(settings, **keys), public_url=url_of(sock))
     with serve(configured, sock) as url, httpx.Client(base_url=url, timeout=30) as http:
         yield Shop(url, configured, http)
 

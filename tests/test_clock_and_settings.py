@@ -62,6 +62,5 @@ def test_settings_pass_to_another_process_through_the_environment() -> None:
         seller_address=("Hauptstraße 1", "10115 Berlin"),
         payments_test_mode=True,
         grace_days=3,
-        stripe_secret_key="sk_test_123",
     )
     assert Settings.from_env(settings.to_env()) == settings

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar.testing import TestClient
-from payments import shop_with
+from payments import shop_with, stripe_keys
+from shop_fakes.stripe import FakeStripe
 
 from shop.app import create_app
 from shop.errors import ShopError
 from shop.licences.coterm_review import check_aligned_to, prorated_maintenance
 from shop.money import Money
-from shop.payments.fakes.stripe import FakeStripe
 from shop.settings import Settings
 from shop.subscriptions.terms import add_months
 
@@ -235,14 +235,7 @@ def fake_stripe() -> Iterator[FakeStripe]:
 def test_r27_no_card_payment_is_opened_while_under_review(
     seeded: Settings, admin: dict[str, str], fake_stripe: FakeStripe
 ) -> None:
-    keys = {
-        "stripe_secret_key": fake_stripe.secret_key,
-        "stripe_publishable_key": fake_stripe.publishable_key,
-        "stripe_webhook_secret": fake_stripe.webhook_secret,
-        "stripe_api_base": fake_stripe.base_url,
-        "stripe_js_url": f"{fake_stripe.base_url}/v3/",
-    }
-    with shop_with(seeded, fake_stripe, "stripe", **keys) as shop:
+    with shop_with(seeded, fake_stripe, "stripe", **stripe_keys(fake_stripe)) as shop:
         licence = shop.place("card", items=[{"sku": "server-starter", "quantity": 1}])
         other = shop.place(
             "card", email="two@example.nl", items=[{"sku": "server-starter", "quantity": 1}]

@@ -28,8 +28,8 @@ from paypalserversdk.models.paypal_wallet_experience_context import (
     PaypalWalletExperienceContext,
 )
 from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
+from shop_fakes.paypal import FakePayPal
 
-from shop.payments.fakes.paypal import FakePayPal
 from shop.plugins.payments.paypal_sdk import paypal_client, verify_webhook
 
 RETURN_URL = "http://shop.test/checkout/paypal/return?order=12"

@@ -17,9 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import stripe
+from shop_fakes.stripe import FakeStripe, parse_params
 from stripe.params import PaymentIntentCreateParams
-
-from shop.payments.fakes.stripe import FakeStripe, parse_params
 
 RETURN_URL = "http://127.0.0.1:9/checkout/return?order=12"
 

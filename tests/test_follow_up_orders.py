@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from payments import ledger, shop_with
+from payments import ledger, paypal_keys, shop_with, stripe_keys
+from shop_fakes.paypal import FakePayPal
+from shop_fakes.stripe import FakeStripe
 from sqlmodel import Session, select
-from test_payments_card import pay_in_browser, stripe_keys
+from test_payments_card import pay_in_browser
 from test_payments_paypal import come_back, paypal_order_id
 
 from shop.app import create_app, template_environment
@@ -26,8 +28,6 @@ from shop.mail.outbox import OutboxMessage
 from shop.money import Money
 from shop.orders.fulfilment import STALE, stale_reason
 from shop.orders.models import Order
-from shop.payments.fakes.paypal import FakePayPal
-from shop.payments.fakes.stripe import FakeStripe
 from shop.payments.methods import ProviderPayment
 from shop.payments.received import Context, apply_provider_payment
 from shop.plugins.manager import Plugins, get_plugin_manager
@@ -582,13 +582,7 @@ def fake_paypal() -> Iterator[FakePayPal]:
 def test_r7_perpetual_quote_paid_by_paypal_on_return(
     seeded: Settings, fake_paypal: FakePayPal
 ) -> None:
-    keys = {
-        "paypal_client_id": fake_paypal.client_id,
-        "paypal_client_secret": fake_paypal.client_secret,
-        "paypal_webhook_id": fake_paypal.webhook_id,
-        "paypal_base_url": fake_paypal.base_url,
-    }
-    with shop_with(seeded, fake_paypal, "paypal", **keys) as served:
+    with shop_with(seeded, fake_paypal, "paypal", **paypal_keys(fake_paypal)) as served:
         quote = served.place("", quote=True, items=SERVER)
         changed = served.http.put(
             f"/api/v1/orders/{quote['token']}/payment-method", json={"payment_method": "paypal"}

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from payments import paypal_keys, with_keys
+from shop_fakes.paypal import FakePayPal
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -22,7 +24,6 @@ from shop.app import create_app
 from shop.db import make_engine
 from shop.licences.models import Licence
 from shop.orders.models import Order, ProviderEvent
-from shop.payments.fakes.paypal import FakePayPal
 from shop.settings import Settings
 
 ORDER = {
@@ -178,11 +179,13 @@ WEBHOOK_SECRET = "whsec_hostile"
 
 @pytest.fixture
 def stripe_client(seeded: Settings) -> Iterator[TestClient]:
-    keyed = replace(
+    keyed = with_keys(
         seeded,
-        stripe_secret_key="sk_test_hostile",
-        stripe_publishable_key="pk_test_hostile",
-        stripe_webhook_secret=WEBHOOK_SECRET,
+        card={
+            "secret_key": "sk_test_hostile",
+            "publishable_key": "pk_test_hostile",
+            "webhook_secret": WEBHOOK_SECRET,
+        },
     )
     with TestClient(app=create_app(keyed)) as client:
         yield client
@@ -266,13 +269,7 @@ def test_r13_a_signed_stripe_body_that_is_no_event_is_400(
 @pytest.fixture
 def paypal_client(seeded: Settings) -> Iterator[tuple[TestClient, FakePayPal]]:
     fake = FakePayPal().start()
-    keyed = replace(
-        seeded,
-        paypal_client_id=fake.client_id,
-        paypal_client_secret=fake.client_secret,
-        paypal_webhook_id=fake.webhook_id,
-        paypal_base_url=fake.base_url,
-    )
+    keyed = with_keys(seeded, **paypal_keys(fake))
     try:
         with TestClient(app=create_app(keyed)) as client:
             yield client, fake

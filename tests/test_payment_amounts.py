@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 from payments import Shop, ledger
+from shop_fakes.stripe import FakeStripe
 from sqlmodel import select
 from test_checkout import checkout, order_of, pay
 from test_payments_card import (  # noqa: F401  (fixtures)
@@ -35,7 +36,6 @@ from shop.cli import main
 from shop.db import make_engine, session_scope
 from shop.orders.amounts import ABSURD, INVALID, LIMIT, amount_problem
 from shop.orders.models import Order
-from shop.payments.fakes.stripe import FakeStripe
 from shop.settings import Settings
 
 # The rule itself ---------------------------------------------------------------------

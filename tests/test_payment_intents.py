@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import stripe
-from payments import Shop, ledger, shop_with
+from payments import Shop, ledger, paypal_keys, shop_with
+from shop_fakes.paypal import FakePayPal
+from shop_fakes.stripe import FakeStripe
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 from test_payments_card import (  # noqa: F401  (fixtures)
@@ -24,8 +26,6 @@ from shop.clock import Clock
 from shop.db import make_engine, session_scope
 from shop.orders.models import Order
 from shop.payments.closing import close_provider_payments
-from shop.payments.fakes.paypal import FakePayPal
-from shop.payments.fakes.stripe import FakeStripe
 from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.settings import Settings
 
@@ -130,13 +130,7 @@ def test_r13_a_paypal_order_is_reused_once_paypal_forgot_the_request_id(
 ) -> None:
     fake = FakePayPal().start()
     try:
-        keys = {
-            "paypal_client_id": fake.client_id,
-            "paypal_client_secret": fake.client_secret,
-            "paypal_webhook_id": fake.webhook_id,
-            "paypal_base_url": fake.base_url,
-        }
-        with shop_with(seeded, fake, "paypal", **keys) as paypal_shop:
+        with shop_with(seeded, fake, "paypal", **paypal_keys(fake)) as paypal_shop:
             order = paypal_shop.place("paypal")
             first = paypal_order_id(order)
             assert kept_on_order(paypal_shop, order["number"]) == f"paypal:{first}"

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from payments import Shop, count_events, ledger, shop_with
+from payments import Shop, count_events, ledger, shop_with, stripe_keys
+from shop_fakes.stripe import FakeStripe
 from sqlmodel import Session, select
 
 from shop.app import template_environment
@@ -20,7 +21,6 @@ from shop.clock import Clock
 from shop.db import make_engine, session_scope
 from shop.mail.outbox import OutboxMessage
 from shop.orders.models import Order
-from shop.payments.fakes.stripe import FakeStripe
 from shop.payments.received import Context
 from shop.payments.renewal_charges import charge_renewals
 from shop.plugins.manager import Plugins, get_plugin_manager
@@ -37,16 +37,6 @@ def fake_stripe() -> Iterator[FakeStripe]:
     fake = FakeStripe().start()
     yield fake
     fake.stop()
-
-
-def stripe_keys(fake: FakeStripe) -> dict[str, str]:
-    return {
-        "stripe_secret_key": fake.secret_key,
-        "stripe_publishable_key": fake.publishable_key,
-        "stripe_webhook_secret": fake.webhook_secret,
-        "stripe_api_base": fake.base_url,
-        "stripe_js_url": f"{fake.base_url}/v3/",
-    }
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from payments import Shop, count_events, ledger, shop_with
+from payments import Shop, count_events, ledger, paypal_keys, shop_with
+from shop_fakes.paypal import FakePayPal
 
-from shop.payments.fakes.paypal import FakePayPal
 from shop.settings import Settings
 
 
@@ -25,15 +25,7 @@ def fake_paypal() -> Iterator[FakePayPal]:
 
 @pytest.fixture
 def shop(seeded: Settings, fake_paypal: FakePayPal) -> Iterator[Shop]:
-    with shop_with(
-        seeded,
-        fake_paypal,
-        "paypal",
-        paypal_client_id=fake_paypal.client_id,
-        paypal_client_secret=fake_paypal.client_secret,
-        paypal_webhook_id=fake_paypal.webhook_id,
-        paypal_base_url=fake_paypal.base_url,
-    ) as served:
+    with shop_with(seeded, fake_paypal, "paypal", **paypal_keys(fake_paypal)) as served:
         yield served
 
 

@@ -17,12 +17,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import stripe
 from fake_smtp import free_port
+from payments import stripe_keys, with_keys
+from shop_fakes.base import Request, Response
+from shop_fakes.stripe import FakeStripe
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -35,8 +37,6 @@ from shop.demo import insert_due_subscriptions
 from shop.mail.outbox import OutboxMessage
 from shop.orders.models import Order
 from shop.orders.notifications import RENEWAL_INVOICE, notify
-from shop.payments.fakes.base import Request, Response
-from shop.payments.fakes.stripe import FakeStripe
 from shop.payments.received import Context
 from shop.payments.renewal_charges import claim_one, reconcile_charges
 from shop.plugins.manager import EnabledPlugins, Plugins, get_plugin_manager
@@ -232,14 +232,10 @@ def test_r21_a_charge_whose_answer_was_lost_is_found_at_stripe_and_never_invoice
 ) -> None:
     fake = FakeStripe().start()
     engine = make_engine(seeded.database_url)
-    reachable = replace(
-        seeded,
-        stripe_secret_key=fake.secret_key,
-        stripe_publishable_key=fake.publishable_key,
-        stripe_webhook_secret=fake.webhook_secret,
-        stripe_api_base=fake.base_url,
+    reachable = with_keys(seeded, **stripe_keys(fake))
+    unreachable = reachable.with_plugin_values(
+        {"card": {"api_base": f"http://127.0.0.1:{free_port()}"}}
     )
-    unreachable = replace(reachable, stripe_api_base=f"http://127.0.0.1:{free_port()}")
     clock = Clock.from_setting(RUN_AT, seeded.timezone)
     plugins = Plugins(get_plugin_manager())
     templates = template_environment(seeded)

@@ -112,9 +112,14 @@ def test_stripes_own_stripe_js_gets_exactly_what_stripes_csp_guide_lists(tmp_pat
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'unused.db'}",
         secret_key="test",
-        stripe_secret_key="sk_live_x",
-        stripe_publishable_key="pk_live_x",
-        stripe_webhook_secret="whsec_x",
+    ).with_plugin_values(
+        {
+            "card": {
+                "secret_key": "sk_live_x",
+                "publishable_key": "pk_live_x",
+                "webhook_secret": "whsec_x",
+            }
+        }
     )
     csp = static_csp(settings)
     assert csp["script-src"] == ["'self'", "https://js.stripe.com", "https://*.js.stripe.com"]
@@ -130,11 +135,16 @@ def test_test_mode_allows_the_fake_stripes_origin_and_no_stripe_com(tmp_path: Pa
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'unused.db'}",
         secret_key="test",
-        stripe_secret_key="sk_test_x",
-        stripe_publishable_key="pk_test_x",
-        stripe_webhook_secret="whsec_x",
-        stripe_api_base="http://127.0.0.1:41234",
-        stripe_js_url="http://127.0.0.1:41234/v3/",
+    ).with_plugin_values(
+        {
+            "card": {
+                "secret_key": "sk_test_x",
+                "publishable_key": "pk_test_x",
+                "webhook_secret": "whsec_x",
+                "api_base": "http://127.0.0.1:41234",
+                "js_url": "http://127.0.0.1:41234/v3/",
+            }
+        }
     )
     csp = static_csp(settings)
     assert csp["script-src"] == ["'self'", "http://127.0.0.1:41234"]

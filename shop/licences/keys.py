@@ -6,6 +6,11 @@ over the literal ASCII bytes ``LS1.<payload>``; both without padding. Signing th
 written (not re-serialised JSON) means a verifier in any language needs no canonical JSON
 of its own: split, check the signature, then read the JSON.
 
+Keys issued in test mode (``Settings.payments_test_mode``: fake providers, no money) carry
+``"test": true`` in the grant and are signed with a separate test key derived from the
+signing key (``derived_test_key``), so they never verify against the shop's public key:
+a fake payment cannot yield a production-valid key.
+
 Nothing here touches the web or the database; the shop signs, anyone with the public key
 verifies. Verifying only proves the shop issued the grant: whether ``paid_until`` has
 passed is the verifier's call, with its own clock.
@@ -19,14 +24,15 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shop.private_files import create_once
 from shop.settings import Settings
@@ -37,6 +43,8 @@ PUBLIC_KEY_MEDIA_TYPE = "application/x-pem-file"
 
 Status = Literal["trial", "active"]
 STATUSES: tuple[str, ...] = get_args(Status)
+
+TEST_KEY_INFO = b"licence-shop LS1 test-mode signing key"
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _VERSION_LIKE = re.compile(r"LS[0-9]{1,4}")
@@ -66,6 +74,7 @@ class Grant:
     paid_until: date | None
     issued_at: datetime
     support: str | None = None
+    test: bool = False  # issued in test mode: signed with the test key, never for production
 
     def __post_init__(self) -> None:
         # Checked here so a grant that could not round-trip through a key never gets signed.
@@ -88,12 +97,15 @@ class Grant:
             raise ValueError("issued_at must be a timezone-aware datetime")
         if self.support is not None and not isinstance(self.support, str):
             raise ValueError("support must be a string or None")
+        if not isinstance(self.test, bool):
+            raise ValueError("test must be a boolean")
         # A private copy (the caller's dict cannot change a signed grant) and UTC throughout.
         object.__setattr__(self, "quantities", dict(self.quantities))
         object.__setattr__(self, "issued_at", self.issued_at.astimezone(UTC))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        marker = {"test": True} if self.test else {}  # production keys read as before
+        return marker | {
             "licence_id": self.licence_id,
             "email": self.email,
             "product": self.product,
@@ -123,6 +135,7 @@ class Grant:
                 paid_until=None if paid_until is None else date.fromisoformat(paid_until),
                 issued_at=datetime.fromisoformat(issued_at),
                 support=data.get("support"),
+                test=data.get("test", False),
             )
         except KeyError as exc:
             raise ValueError(f"missing field {exc.args[0]!r}") from None
@@ -186,6 +199,37 @@ def verify_key(key: str, public_key: Ed25519PublicKey) -> Grant:
     except (ValueError, TypeError) as exc:
         # Only a signing bug gets here: the signature held, so the shop wrote this payload.
         raise InvalidLicenceKey(f"payload is not a licence grant: {exc}") from None
+
+
+def is_test_key(key: str) -> bool:
+    """Whether ``key`` says it is a test key (unverified: only to explain a failure)."""
+    parts = "".join(key.split()).split(".")
+    if len(parts) != 3 or parts[0] != VERSION:
+        return False
+    try:
+        data = json.loads(_b64decode(parts[1]).decode("utf-8"))
+    except (InvalidLicenceKey, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("test") is True
+
+
+def derived_test_key(signing_key: Ed25519PrivateKey) -> Ed25519PrivateKey:
+    """The test-mode key of a shop: derived from its signing key (HKDF-SHA256), so every
+    process of the shop has the same one without storing another secret, and no one
+    without the signing key can sign test keys either. Its public half is not the shop's."""
+    raw = signing_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=TEST_KEY_INFO).derive(raw)
+    return Ed25519PrivateKey.from_private_bytes(derived)
+
+
+def sign_licence_grant(grant: Grant, settings: Settings) -> str:
+    """``grant`` signed as ``settings`` say: in test mode marked and signed with the test key."""
+    key = load_signing_key(settings)
+    if settings.payments_test_mode:
+        return sign_grant(replace(grant, test=True), derived_test_key(key))
+    return sign_grant(grant, key)
 
 
 def generate_signing_key_b64() -> str:

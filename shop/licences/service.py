@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from shop.catalog.products import N_, Kind, Product
 from shop.errors import ShopError
-from shop.licences.keys import Grant, load_signing_key, sign_grant
+from shop.licences.keys import Grant, sign_licence_grant
 from shop.licences.models import Licence, LicenceStatus, check_email, normalise_email
 from shop.orders.models import Order
 from shop.plugins.manager import EnabledPlugins
@@ -136,7 +136,7 @@ def sign_licence(licence: Licence, settings: Settings, now: datetime) -> str:
         issued_at=now,
         support=licence.support,
     )
-    return sign_grant(grant, load_signing_key(settings))
+    return sign_licence_grant(grant, settings)
 
 
 def start_trial(

@@ -44,7 +44,7 @@ def test_the_card_page_tells_stripe_only_the_shops_origin(
     page.click("#pay-button")
     expect(page.locator("#order-status")).to_have_text("Paid", timeout=15_000)
 
-    stripe = test_mode_shop.settings.stripe_api_base
+    stripe = test_mode_shop.settings.plugin("card")["api_base"]
     assert referers_to(requests, stripe) == {f"{test_mode_shop.url}/"}  # script and API calls
     assert not any(
         token_path in (r.all_headers().get("referer") or "")
@@ -63,6 +63,6 @@ def test_the_paypal_redirect_does_not_carry_the_order_address(
     page.click("#paypal-button")
     expect(page.locator("body")).to_contain_text("TEST MODE")
 
-    paypal = test_mode_shop.settings.paypal_base_url
+    paypal = test_mode_shop.settings.plugin("paypal")["base_url"]
     assert referers_to(requests, paypal) == {f"{test_mode_shop.url}/"}
     assert violations == []

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from english import english_texts_untranslated_in, occurs, visible_text
 from live import bound_socket, serve, url_of
 from payments import ledger
 from playwright.sync_api import Page, expect
+from shop_fakes.base import FakeServer
+from shop_fakes.demo import start_fake_providers
 
-from shop.payments.fakes.base import FakeServer
-from shop.payments.fakes.demo import start_fake_providers
 from shop.settings import Settings
 
 pytestmark = pytest.mark.browser
@@ -30,13 +30,13 @@ class DemoShop:
 @pytest.fixture
 def test_mode_shop(seeded: Settings) -> Iterator[DemoShop]:
     sock = bound_socket()
-    settings, fakes = start_fake_providers(seeded, url_of(sock))
+    fakes = start_fake_providers(url_of(sock))
+    settings = replace(seeded.with_plugin_values(fakes.plugin_values), payments_test_mode=True)
     try:
         with serve(settings, sock) as url:
-            yield DemoShop(url, settings, fakes)
+            yield DemoShop(url, settings, fakes.servers)
     finally:
-        for fake in fakes:
-            fake.stop()
+        fakes.stop()
 
 
 def check_out(page: Page, shop: DemoShop, lang: str, email: str, method: str) -> int:

@@ -36,25 +36,76 @@ from shop.payments.methods import (
     WebhookEvent,
     order_number,
     provider_id,
-    unset_settings,
 )
+from shop.plugins.settings import Setting, missing
 from shop.settings import Settings
 
 # PaymentIntent statuses in which Stripe lets the amount change.
 UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 
-REQUIRED = {
-    "SHOP_STRIPE_SECRET_KEY": "stripe_secret_key",
-    "SHOP_STRIPE_PUBLISHABLE_KEY": "stripe_publishable_key",
-    "SHOP_STRIPE_WEBHOOK_SECRET": "stripe_webhook_secret",
-}
+# Stripe's keys and addresses, under their documented variables (the base URLs point the SDK
+# and Stripe.js at the fake Stripe in test mode and the tests).
+SETTINGS = [
+    Setting(
+        "secret_key",
+        secret=True,
+        required=True,
+        env="SHOP_STRIPE_SECRET_KEY",
+        help="Stripe's secret API key (sk_live_… or sk_test_…)",
+    ),
+    Setting(
+        "publishable_key",
+        required=True,
+        env="SHOP_STRIPE_PUBLISHABLE_KEY",
+        help="Stripe's publishable key, for Stripe.js on the order page",
+    ),
+    Setting(
+        "webhook_secret",
+        secret=True,
+        required=True,
+        env="SHOP_STRIPE_WEBHOOK_SECRET",
+        help="the signing secret of the shop's webhook endpoint at Stripe (whsec_…)",
+    ),
+    Setting(
+        "api_base",
+        default="https://api.stripe.com",
+        env="SHOP_STRIPE_API_BASE",
+        help="Stripe's API",
+    ),
+    Setting(
+        "js_url",
+        default="https://js.stripe.com/v3/",
+        env="SHOP_STRIPE_JS_URL",
+        help="where Stripe.js is loaded from",
+    ),
+]
+
+# The presentment currencies Stripe charges cards in (stripe.com/docs/currencies), so a
+# currency plugin's currency reaches card checkout without a change here.
+_STRIPE_CODES = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BIF BMD BND BOB BRL BSD BWP
+BYN BZD CAD CDF CHF CLP CNY COP CRC CVE CZK DJF DKK DOP DZD EGP ETB EUR FJD FKP GBP
+GEL GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR ISK JMD JPY KES KGS KHR KMF KRW
+KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MUR MVR MWK MXN MYR MZN NAD
+NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SEK
+SGD SHP SLE SOS SRD SZL THB TJS TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VND VUV WST
+XAF XCD XOF XPF YER ZAR ZMW
+"""
+CURRENCIES = frozenset(_STRIPE_CODES.split())
+
+
+def config(settings: Settings) -> dict[str, Any]:
+    """The card plugin's settings, defaults filled in (settings built without the plugins'
+    values, as some tests do, get the defaults)."""
+    return {s.name: s.default for s in SETTINGS} | dict(settings.plugin("card"))
 
 
 def stripe_client(settings: Settings) -> stripe.StripeClient:
-    assert settings.stripe_secret_key is not None
+    own = config(settings)
+    assert own["secret_key"]
     return stripe.StripeClient(
-        settings.stripe_secret_key,
-        base_addresses={"api": settings.stripe_api_base},
+        own["secret_key"],
+        base_addresses={"api": str(own["api_base"]).rstrip("/")},
         max_network_retries=2,  # safe: every create carries an idempotency key
     )
 
@@ -144,17 +195,18 @@ class Card:
     provider: str = "stripe"
 
     def accepts(self, currency: str) -> bool:
-        return currency in {"EUR", "USD", "DZD"}  # Stripe charges all three
+        return currency in CURRENCIES
 
     def missing_settings(self, settings: Settings) -> tuple[str, ...]:
-        return unset_settings(settings, REQUIRED)
+        return missing("card", SETTINGS, config(settings))
 
     def content_sources(self, settings: Settings) -> ContentSources:
         """Stripe.js from ``SHOP_STRIPE_JS_URL`` talking to ``SHOP_STRIPE_API_BASE`` (the
         fake's one origin in test mode). Stripe's own Stripe.js also frames its subdomains
         and 3D Secure on hooks.stripe.com, as Stripe's CSP guide lists."""
-        script, api = _origin(settings.stripe_js_url), _origin(settings.stripe_api_base)
-        if urlsplit(settings.stripe_js_url).hostname != "js.stripe.com":
+        own = config(settings)
+        script, api = _origin(own["js_url"]), _origin(own["api_base"])
+        if urlsplit(own["js_url"]).hostname != "js.stripe.com":
             return ContentSources(scripts=(script,), frames=(script,), connections=(api,))
         return ContentSources(
             scripts=(script, "https://*.js.stripe.com"),
@@ -192,8 +244,8 @@ class Card:
             )
         return PaymentStart(
             client_secret=intent.client_secret,
-            publishable_key=settings.stripe_publishable_key,
-            script_url=settings.stripe_js_url,
+            publishable_key=config(settings)["publishable_key"],
+            script_url=config(settings)["js_url"],
             provider_payment=intent.id,
         )
 
@@ -248,7 +300,7 @@ class Card:
     ) -> WebhookEvent:
         try:
             stripe.WebhookSignature.verify_header(
-                body, headers.get("stripe-signature"), settings.stripe_webhook_secret or ""
+                body, headers.get("stripe-signature"), config(settings)["webhook_secret"] or ""
             )
             event = json.loads(body)
         except (ValueError, stripe.SignatureVerificationError):
@@ -394,3 +446,8 @@ def result_of_intent(intent: Mapping[str, Any]) -> ChargeResult:
 @hookimpl
 def shop_payment_methods() -> list[PaymentMethod]:
     return [Card()]
+
+
+@hookimpl
+def shop_settings() -> list[Setting]:
+    return SETTINGS

@@ -45,17 +45,48 @@ from shop.payments.methods import (
     WebhookEvent,
     order_number,
     provider_id,
-    unset_settings,
 )
-from shop.plugins.payments.paypal_sdk import paypal_client, verify_webhook
+from shop.plugins.payments.paypal_sdk import LIVE_API, SANDBOX_API, paypal_client, verify_webhook
+from shop.plugins.settings import Setting, missing
 from shop.settings import Settings
 
-REQUIRED = {
-    "SHOP_PAYPAL_CLIENT_ID": "paypal_client_id",
-    "SHOP_PAYPAL_CLIENT_SECRET": "paypal_client_secret",
-    "SHOP_PAYPAL_WEBHOOK_ID": "paypal_webhook_id",
-}
-CURRENCIES = frozenset({"EUR", "USD"})  # of the shop's currencies; PayPal has no DZD
+# PayPal's keys and address, under their documented variables.
+SETTINGS = [
+    Setting(
+        "client_id",
+        required=True,
+        env="SHOP_PAYPAL_CLIENT_ID",
+        help="the REST app's client id",
+    ),
+    Setting(
+        "client_secret",
+        secret=True,
+        required=True,
+        env="SHOP_PAYPAL_CLIENT_SECRET",
+        help="the REST app's secret",
+    ),
+    Setting(
+        "webhook_id",
+        required=True,
+        env="SHOP_PAYPAL_WEBHOOK_ID",
+        help="the id of the shop's webhook at PayPal, for verifying its events",
+    ),
+    Setting(
+        "base_url",
+        default=SANDBOX_API,
+        env="SHOP_PAYPAL_BASE_URL",
+        help=f"PayPal's REST API (live: {LIVE_API})",
+    ),
+]
+
+# The currencies PayPal's REST API takes (developer.paypal.com/api/rest/reference/
+# currency-codes); a currency plugin's currency in this list reaches PayPal checkout
+# without a change here. No DZD.
+_PAYPAL_CODES = """
+AUD BRL CAD CNY CZK DKK EUR HKD HUF ILS JPY MYR MXN TWD NZD NOK PHP PLN GBP SGD SEK
+CHF THB USD
+"""
+CURRENCIES = frozenset(_PAYPAL_CODES.split())
 PAYPAL_LOCALES = {"de": "de-DE", "nl": "nl-NL", "en": "en-GB"}
 
 
@@ -65,11 +96,15 @@ def client_for(base_url: str, client_id: str, client_secret: str) -> Any:
     return paypal_client(base_url, client_id, client_secret)
 
 
+def config(settings: Settings) -> dict[str, Any]:
+    """The PayPal plugin's settings, defaults filled in."""
+    return {s.name: s.default for s in SETTINGS} | dict(settings.plugin("paypal"))
+
+
 def client(settings: Settings) -> Any:
-    assert settings.paypal_client_id and settings.paypal_client_secret
-    return client_for(
-        settings.paypal_base_url, settings.paypal_client_id, settings.paypal_client_secret
-    )
+    own = config(settings)
+    assert own["client_id"] and own["client_secret"]
+    return client_for(str(own["base_url"]).rstrip("/"), own["client_id"], own["client_secret"])
 
 
 def order_number_of(value: object) -> int | None:
@@ -128,7 +163,7 @@ class PayPal:
         return currency in CURRENCIES
 
     def missing_settings(self, settings: Settings) -> tuple[str, ...]:
-        return unset_settings(settings, REQUIRED)
+        return missing("paypal", SETTINGS, config(settings))
 
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
         """The PayPal order to approve: the one kept on the order while it can still be
@@ -218,7 +253,7 @@ class PayPal:
     ) -> WebhookEvent:
         try:
             genuine = verify_webhook(
-                client(settings), headers, body, settings.paypal_webhook_id or ""
+                client(settings), headers, body, config(settings)["webhook_id"] or ""
             )
         except requests.RequestException as error:
             raise ProviderUnavailable(str(error)) from error
@@ -283,3 +318,8 @@ class PayPal:
 @hookimpl
 def shop_payment_methods() -> list[PaymentMethod]:
     return [PayPal()]
+
+
+@hookimpl
+def shop_settings() -> list[Setting]:
+    return SETTINGS

@@ -50,7 +50,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import stripe
 
-from shop.payments.fakes.base import FakeServer, Request, Response
+from shop_fakes.base import FakeServer, Request, Response
 
 JSONObject = dict[str, Any]
 

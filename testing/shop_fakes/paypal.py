@@ -41,7 +41,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from shop.payments.fakes.base import Delivery, FakeServer, Request, Response
+from shop_fakes.base import Delivery, FakeServer, Request, Response
 
 # PayPal's REST currencies (developer.paypal.com/api/rest/reference/currency-codes); the
 # last three take no decimals.
