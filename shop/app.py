@@ -16,11 +16,15 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.runtime import Context
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
+from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -153,6 +157,28 @@ def document_only_the_api(handlers: list[Any]) -> None:
             handler.include_in_schema = False
 
 
+def plugin_routes(plugins: Plugins) -> list[Router]:
+    """Each plugin's routes behind a guard: while the operator has the plugin disabled its
+    pages and calls answer 404, like its products vanish, without a restart."""
+    routers = []
+    for name, handlers in plugins.routes_by_plugin().items():
+        if not handlers:
+            continue
+        document_only_the_api(handlers)
+
+        async def enabled_only(
+            connection: ASGIConnection[Any, Any, Any, Any],
+            _handler: BaseRouteHandler,
+            name: str = name,
+        ) -> None:
+            shop: Shop = connection.app.state.shop
+            if not (await sync_to_thread(shop.enabled_now)).has(name):
+                raise NotFoundException()
+
+        routers.append(Router("/", route_handlers=handlers, guards=[enabled_only]))
+    return routers
+
+
 def openapi_config(settings: Settings) -> OpenAPIConfig:
     """The document at /schema: operator calls name the bearer scheme they need."""
     return OpenAPIConfig(
@@ -240,9 +266,9 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         create_static_files_router(
             path="/static", directories=[settings.static_dir], cache_control=PUBLIC
         ),
-        *plugins.routes(),
     ]
     document_only_the_api(handlers)
+    handlers += plugin_routes(plugins)
     return Litestar(
         route_handlers=handlers,
         dependencies={

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
@@ -40,6 +41,7 @@ def run(args: list[str], url: str) -> str:
     return result.output
 
 
+@pytest.mark.plugins("training")
 def test_cli_plugins_list_disable_enable_and_token(database_url: str) -> None:
     """An operator switches USD off with the command; the running shop drops it at once."""
     run(["db", "upgrade"], database_url)
