@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 from jinja2 import (
-    ChoiceLoader,
+    BaseLoader,
     Environment,
     FileSystemLoader,
-    PrefixLoader,
+    TemplateNotFound,
     pass_context,
     select_autoescape,
 )
@@ -113,18 +116,67 @@ def _payment_label(context: Context, payment: Any) -> str:
     return payment_label(payment, context["t"])
 
 
-def template_environment(settings: Settings) -> Environment:
-    """Pages and mails: each plugin's ``templates`` folder before the core's, so a plugin
-    overrides a core template by its name and extends the original as ``core:<name>``."""
-    core = FileSystemLoader(settings.templates_dir)
+class ShopTemplates(BaseLoader):
+    """The enabled plugins' ``templates`` folders before the core's, and the core's as
+    ``core:<name>`` (so an override extends the original). Each template found is reloaded
+    when the enabled plugins change: enabling or disabling a plugin shows or drops its
+    overrides without a restart. ``enabled`` None: every plugin's folder counts."""
+
+    def __init__(
+        self,
+        plugin_folders: Mapping[str, Path],
+        core: Path,
+        enabled: Callable[[], frozenset[str] | None] = lambda: None,
+    ) -> None:
+        self.plugins = {name: FileSystemLoader(folder) for name, folder in plugin_folders.items()}
+        self.core = FileSystemLoader(core)
+        self.enabled = enabled
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        on = self.enabled()
+        found = None
+        if template.startswith(CORE_PREFIX):
+            found = self.core.get_source(environment, template.removeprefix(CORE_PREFIX))
+        for name, loader in self.plugins.items():
+            if found is not None:
+                break
+            if on is not None and name not in on:
+                continue
+            with suppress(TemplateNotFound):
+                found = loader.get_source(environment, template)
+        source, filename, uptodate = found or self.core.get_source(environment, template)
+
+        def still_current() -> bool:
+            return self.enabled() == on and (uptodate is None or uptodate())
+
+        return source, filename, still_current
+
+    def list_templates(self) -> list[str]:
+        names = set(self.core.list_templates())
+        names |= {CORE_PREFIX + name for name in names}
+        for loader in self.plugins.values():
+            names.update(loader.list_templates())
+        return sorted(names)
+
+
+CORE_PREFIX = "core:"
+
+
+def template_environment(
+    settings: Settings,
+    plugin_folders: Mapping[str, Path] | None = None,
+    enabled: Callable[[], frozenset[str] | None] = lambda: None,
+) -> Environment:
+    """Pages and mails: each plugin's ``templates`` folder (plugin name -> folder; default
+    the settings' folders) before the core's, so a plugin overrides a core template by its
+    name and extends the original as ``core:<name>``; ``enabled`` names the plugins whose
+    folders count (None: all)."""
+    if plugin_folders is None:
+        plugin_folders = {str(folder): folder for folder in settings.plugin_templates}
     env = Environment(
-        loader=ChoiceLoader(
-            [
-                *(FileSystemLoader(folder) for folder in settings.plugin_templates),
-                core,
-                PrefixLoader({"core": core}, delimiter=":"),
-            ]
-        ),
+        loader=ShopTemplates(plugin_folders, settings.templates_dir, enabled),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -202,7 +254,10 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     plugins = plugins or Plugins(get_plugin_manager())
     if not settings.plugin_values:
         settings = plugins.configure(settings)
-    templates = template_environment(settings)
+    enabled = EnabledCache(plugins, settings)
+    templates = template_environment(
+        settings, plugins.folders("templates"), lambda: enabled.current
+    )
     secret = settings.secret_key or secret_from_file(settings.secret_key_file)
     shop = Shop(
         settings=settings,
@@ -214,7 +269,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         plugins=plugins,
         clock=Clock.from_setting(settings.clock, settings.timezone),
         templates=templates,
-        enabled=EnabledCache(plugins, settings),
+        enabled=enabled,
     )
 
     def on_startup() -> None:
