@@ -33,7 +33,9 @@ from shop.catalog.adjustments import Adjustment, Purchase, PurchaseKind, Purchas
 from shop.catalog.products import Kind
 from shop.clock import Clock
 from shop.db import load_models, make_engine, session_scope
+from shop.i18n import Translator
 from shop.money import Money
+from shop.payments.methods import PaymentRequest
 from shop.plugins.context import Customer, HookContext
 from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.settings import PluginSettingsInvalid
@@ -124,6 +126,22 @@ def test_installed_is_not_enabled_then_enabling_adds_chf_and_invoice_on_account(
         f"30 Tagen mit dem Verwendungszweck {order['number']}."
     )
     assert "Kontoinhaber: Licence Shop GmbH" in instructions
+
+
+def test_shop_payment_methods_invoice_on_account_is_offline_with_instructions() -> None:
+    plugins = Plugins(get_plugin_manager())
+    settings = plugins.configure(Settings(), {"SHOP_TRAINING_INVOICE_DAYS": "10"})
+    offered = [m for ms in plugins.pm.hook.shop_payment_methods() for m in ms]
+    (method,) = [m for m in offered if m.code == "invoice"]
+    assert (method.code, method.offline, method.can_charge_renewals) == ("invoice", True, False)
+    assert method.accepts("CHF") and method.missing_settings(settings) == ()
+    request = PaymentRequest(41, "tok", Money.of("740", "CHF"), "urs@example.ch", "nl")
+    start = method.start(request, settings, Translator.for_settings(settings, "nl"))
+    assert start.instructions[0] == (
+        "U ontvangt een factuur van CHF\xa0740,00. Betaal deze binnen 10 dagen onder "
+        "vermelding van het kenmerk 41."
+    )
+    assert start.redirect_url is None and start.client_secret is None
 
 
 def test_chf_prices_the_shops_products_from_eur_at_the_operators_rate(
