@@ -102,7 +102,9 @@ def _port_to_try() -> int:
 def environment_of(settings: Settings) -> dict[str, str]:
     """The environment that makes a ``shop`` process use ``settings``."""
     others = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
-    return {**others, **settings.to_env()}
+    # The suite's choice of plugins (tests/conftest.py) holds in the processes it starts.
+    chosen = {k: os.environ[k] for k in ("SHOP_PLUGINS",) if k in os.environ}
+    return {**others, **chosen, **settings.to_env()}
 
 
 @dataclass
