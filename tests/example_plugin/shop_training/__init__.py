@@ -22,10 +22,9 @@ from shop.payments.methods import PaymentMethod
 from shop.plugins.context import HookContext
 from shop.plugins.settings import Setting
 from shop_training import models
+from shop_training.config import PLUGIN, SETTINGS, value
 from shop_training.payment import InvoiceOnAccount
 from shop_training.pricing import COURSE_SKUS, early_bird
-
-NAME = "training"  # the entry-point name: settings are SHOP_TRAINING_*
 
 
 @hookimpl
@@ -67,11 +66,7 @@ def shop_payment_methods() -> list[PaymentMethod]:
 
 @hookimpl
 def shop_settings() -> list[Setting]:
-    return [
-        Setting("invoice_days", type=int, default=30, help="Payment term of an invoice, days"),
-        Setting("early_bird_percent", type=Decimal, default=Decimal(10), help="Early-bird %"),
-        Setting("early_bird_days", type=int, default=30, help="Days ahead for the early bird"),
-    ]
+    return list(SETTINGS)
 
 
 @hookimpl
@@ -94,11 +89,11 @@ def shop_price_adjustments(context: HookContext, purchase: Purchase) -> list[Adj
         return []
     today = context.moment().astimezone(context.clock.timezone).date()
     sessions = models.upcoming(context.session, today)
-    own = context.plugin_settings(NAME)
+    own = context.plugin_settings(PLUGIN)
     return early_bird(
         purchase,
         today,
         sessions[0].starts_on if sessions else None,
-        own["early_bird_percent"],
-        own["early_bird_days"],
+        value(own, "early_bird_percent"),
+        value(own, "early_bird_days"),
     )

@@ -20,6 +20,7 @@ from shop.i18n import LOCALES
 from shop.web.deps import Db, Enabled, ShopDep, T
 from shop.web.pages import buyer_choice, render_page
 from shop.web.transaction import transaction
+from shop_training.config import PLUGIN, value
 from shop_training.models import upcoming
 
 LINE = "training"
@@ -47,5 +48,5 @@ def training_page(
         choice,
         courses=next((line for line in lines if line.line.code == LINE), None),
         sessions=upcoming(db, shop.clock.today()),
-        invoice_days=shop.settings.plugin("training")["invoice_days"],
+        invoice_days=value(shop.settings.plugin(PLUGIN), "invoice_days"),
     )

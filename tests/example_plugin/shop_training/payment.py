@@ -11,8 +11,7 @@ from shop.catalog.products import N_
 from shop.i18n import Translator
 from shop.payments.methods import OfflineMethod, PaymentRequest, PaymentStart
 from shop.settings import Settings
-
-PLUGIN = "training"
+from shop_training.config import PLUGIN, value
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class InvoiceOnAccount(OfflineMethod):
     name: str = N_("Invoice on account")
 
     def start(self, request: PaymentRequest, settings: Settings, t: Translator) -> PaymentStart:
-        days = settings.plugin(PLUGIN)["invoice_days"]
+        days = value(settings.plugin(PLUGIN), "invoice_days")
         return PaymentStart(
             instructions=(
                 t.gettext(
