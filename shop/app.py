@@ -113,7 +113,7 @@ def _line_text(context: Context, line: Any) -> str:
 
 @pass_context
 def _payment_label(context: Context, payment: Any) -> str:
-    return payment_label(payment, context["t"])
+    return payment_label(payment, context["t"], context.get("payment_methods"))
 
 
 class ShopTemplates(BaseLoader):
@@ -271,6 +271,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         templates=templates,
         enabled=enabled,
     )
+    # Payments are named by their method, a plugin's too, on pages and in mails.
+    templates.globals["payment_methods"] = plugins.everything.payment_methods
 
     def on_startup() -> None:
         # Handlers run on the loop's default executor; one thread per pooled connection, so

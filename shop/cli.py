@@ -234,6 +234,7 @@ def jobs_run() -> None:
     with session_scope(reader(engine)) as session:
         on = frozenset(enabled_names(session, installed))
     templates = template_environment(settings, installed.folders("templates"), lambda: on)
+    templates.globals["payment_methods"] = installed.everything.payment_methods
     now, today = clock.now(), clock.today()
     started = time.monotonic()
 

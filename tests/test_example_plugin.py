@@ -144,6 +144,23 @@ def test_shop_payment_methods_invoice_on_account_is_offline_with_instructions() 
     assert start.redirect_url is None and start.client_secret is None
 
 
+def test_a_paid_invoice_is_named_kauf_auf_rechnung_on_the_order_and_in_the_api(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    enable(client, admin)
+    order = client.post("/api/v1/orders", json=course_order()).json()["order"]
+    paid = client.post(
+        f"/api/v1/admin/orders/{order['number']}/payments",
+        json={"amount": "740.00", "currency": "CHF", "method": "invoice", "reference": "R-1"},
+        headers={**admin, "Accept-Language": "de"},
+    )
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["order"]["status"] == "paid"
+    assert paid.json()["order"]["payments"][0]["label"] == "Kauf auf Rechnung"
+    page = client.get(f"/de/orders/{order['token']}")
+    assert "· Kauf auf Rechnung</li>" in page.text
+
+
 def test_chf_prices_the_shops_products_from_eur_at_the_operators_rate(
     client: TestClient, admin: dict[str, str]
 ) -> None:
