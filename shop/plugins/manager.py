@@ -65,7 +65,9 @@ class ShopPluginManager(pluggy.PluginManager):
             builtin = _distribution_name(ep) == OWN_DISTRIBUTION
             if builtin or allowed is None or ep.name in allowed:
                 chosen.setdefault(ep.name, []).append(ep)
-        for name, eps in sorted(chosen.items()):
+        # In the order pluggy would load them (distributions, then each one's file order):
+        # it is the order currencies and methods are offered in.
+        for name, eps in chosen.items():
             owners = sorted({_distribution_name(ep) or ep.value for ep in eps})
             if len(owners) > 1:
                 raise PluginError(
