@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 from jinja2 import (
-    ChoiceLoader,
+    BaseLoader,
     Environment,
     FileSystemLoader,
-    PrefixLoader,
+    TemplateNotFound,
     pass_context,
     select_autoescape,
 )
 from jinja2.runtime import Context
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
+from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -106,21 +113,70 @@ def _line_text(context: Context, line: Any) -> str:
 
 @pass_context
 def _payment_label(context: Context, payment: Any) -> str:
-    return payment_label(payment, context["t"])
+    return payment_label(payment, context["t"], context.get("payment_methods"))
 
 
-def template_environment(settings: Settings) -> Environment:
-    """Pages and mails: each plugin's ``templates`` folder before the core's, so a plugin
-    overrides a core template by its name and extends the original as ``core:<name>``."""
-    core = FileSystemLoader(settings.templates_dir)
+class ShopTemplates(BaseLoader):
+    """The enabled plugins' ``templates`` folders before the core's, and the core's as
+    ``core:<name>`` (so an override extends the original). Each template found is reloaded
+    when the enabled plugins change: enabling or disabling a plugin shows or drops its
+    overrides without a restart. ``enabled`` None: every plugin's folder counts."""
+
+    def __init__(
+        self,
+        plugin_folders: Mapping[str, Path],
+        core: Path,
+        enabled: Callable[[], frozenset[str] | None] = lambda: None,
+    ) -> None:
+        self.plugins = {name: FileSystemLoader(folder) for name, folder in plugin_folders.items()}
+        self.core = FileSystemLoader(core)
+        self.enabled = enabled
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        on = self.enabled()
+        found = None
+        if template.startswith(CORE_PREFIX):
+            found = self.core.get_source(environment, template.removeprefix(CORE_PREFIX))
+        for name, loader in self.plugins.items():
+            if found is not None:
+                break
+            if on is not None and name not in on:
+                continue
+            with suppress(TemplateNotFound):
+                found = loader.get_source(environment, template)
+        source, filename, uptodate = found or self.core.get_source(environment, template)
+
+        def still_current() -> bool:
+            return self.enabled() == on and (uptodate is None or uptodate())
+
+        return source, filename, still_current
+
+    def list_templates(self) -> list[str]:
+        names = set(self.core.list_templates())
+        names |= {CORE_PREFIX + name for name in names}
+        for loader in self.plugins.values():
+            names.update(loader.list_templates())
+        return sorted(names)
+
+
+CORE_PREFIX = "core:"
+
+
+def template_environment(
+    settings: Settings,
+    plugin_folders: Mapping[str, Path] | None = None,
+    enabled: Callable[[], frozenset[str] | None] = lambda: None,
+) -> Environment:
+    """Pages and mails: each plugin's ``templates`` folder (plugin name -> folder; default
+    the settings' folders) before the core's, so a plugin overrides a core template by its
+    name and extends the original as ``core:<name>``; ``enabled`` names the plugins whose
+    folders count (None: all)."""
+    if plugin_folders is None:
+        plugin_folders = {str(folder): folder for folder in settings.plugin_templates}
     env = Environment(
-        loader=ChoiceLoader(
-            [
-                *(FileSystemLoader(folder) for folder in settings.plugin_templates),
-                core,
-                PrefixLoader({"core": core}, delimiter=":"),
-            ]
-        ),
+        loader=ShopTemplates(plugin_folders, settings.templates_dir, enabled),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -153,6 +209,28 @@ def document_only_the_api(handlers: list[Any]) -> None:
             handler.include_in_schema = False
 
 
+def plugin_routes(plugins: Plugins) -> list[Router]:
+    """Each plugin's routes behind a guard: while the operator has the plugin disabled its
+    pages and calls answer 404, like its products vanish, without a restart."""
+    routers = []
+    for name, handlers in plugins.routes_by_plugin().items():
+        if not handlers:
+            continue
+        document_only_the_api(handlers)
+
+        async def enabled_only(
+            connection: ASGIConnection[Any, Any, Any, Any],
+            _handler: BaseRouteHandler,
+            name: str = name,
+        ) -> None:
+            shop: Shop = connection.app.state.shop
+            if not (await sync_to_thread(shop.enabled_now)).has(name):
+                raise NotFoundException()
+
+        routers.append(Router("/", route_handlers=handlers, guards=[enabled_only]))
+    return routers
+
+
 def openapi_config(settings: Settings) -> OpenAPIConfig:
     """The document at /schema: operator calls name the bearer scheme they need."""
     return OpenAPIConfig(
@@ -176,7 +254,10 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     plugins = plugins or Plugins(get_plugin_manager())
     if not settings.plugin_values:
         settings = plugins.configure(settings)
-    templates = template_environment(settings)
+    enabled = EnabledCache(plugins, settings)
+    templates = template_environment(
+        settings, plugins.folders("templates"), lambda: enabled.current
+    )
     secret = settings.secret_key or secret_from_file(settings.secret_key_file)
     shop = Shop(
         settings=settings,
@@ -188,8 +269,10 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         plugins=plugins,
         clock=Clock.from_setting(settings.clock, settings.timezone),
         templates=templates,
-        enabled=EnabledCache(plugins, settings),
+        enabled=enabled,
     )
+    # Payments are named by their method, a plugin's too, on pages and in mails.
+    templates.globals["payment_methods"] = plugins.everything.payment_methods
 
     def on_startup() -> None:
         # Handlers run on the loop's default executor; one thread per pooled connection, so
@@ -240,9 +323,9 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         create_static_files_router(
             path="/static", directories=[settings.static_dir], cache_control=PUBLIC
         ),
-        *plugins.routes(),
     ]
     document_only_the_api(handlers)
+    handlers += plugin_routes(plugins)
     return Litestar(
         route_handlers=handlers,
         dependencies={

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from shop.accounts.tokens import create_token
 from shop.app import template_environment
 from shop.clock import Clock
-from shop.db import alembic_config, make_engine, migrate, session_scope
+from shop.db import alembic_config, make_engine, migrate, reader, session_scope
 from shop.demo import seed_demo
 from shop.jobs.progress import Progress
 from shop.jobs.retry import BusyRetry, StillBusy
@@ -270,7 +270,11 @@ def jobs_run() -> None:
     installed = _plugins()
     engine = make_engine(settings.database_url, wait_seconds=settings.jobs_lock_wait)
     retry = BusyRetry(engine, on_retry=lambda retrying: click.echo(retrying.describe(), err=True))
-    templates = template_environment(settings)
+    # Mails use the templates of the plugins enabled when the run starts.
+    with session_scope(reader(engine)) as session:
+        on = frozenset(enabled_names(session, installed))
+    templates = template_environment(settings, installed.folders("templates"), lambda: on)
+    templates.globals["payment_methods"] = installed.everything.payment_methods
     now, today = clock.now(), clock.today()
     started = time.monotonic()
 
@@ -464,12 +468,12 @@ def licence_keygen() -> None:
     )
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
-
-
 # Plugins add their own commands (``shop_commands``), like Datasette's ``register_commands``.
 try:
     get_plugin_manager().hook.shop_commands(cli=main)
 except PluginError as exc:  # reported by the command that needs the plugins
     click.echo(f"plugins: {exc}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

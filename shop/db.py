@@ -200,6 +200,8 @@ def alembic_config(
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     if versions is not None:
+        # One folder: split on the OS's path separator, not on spaces in the path.
+        config.set_main_option("path_separator", "os")
         config.set_main_option("version_locations", str(versions))
     config.attributes["version_table"] = version_table
     return config

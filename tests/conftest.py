@@ -25,13 +25,33 @@ from shop.clock import Clock
 from shop.db import make_engine, migrate, session_scope
 from shop.demo import seed_demo
 from shop.licences.keys import generate_signing_key_b64
+from shop.plugins.manager import PLUGINS_VARIABLE
 from shop.settings import Settings
+
+# The suite sees the shop's own plugins only, whatever else is installed on the machine; a
+# test that needs the example plugin (tests/example_plugin) asks with
+# ``@pytest.mark.plugins("training")``. Set before anything builds a plugin manager.
+os.environ[PLUGINS_VARIABLE] = "builtin"
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get(
     "SHOP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 NOW = "2025-04-01T09:00:00+00:00"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "plugins(*names): load these third-party plugins beside the built-ins"
+    )
+
+
+@pytest.fixture(autouse=True)
+def third_party_plugins(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let in the third-party plugins the test names with ``@pytest.mark.plugins``."""
+    marker = request.node.get_closest_marker("plugins")
+    if marker is not None:
+        monkeypatch.setenv(PLUGINS_VARIABLE, ",".join(("builtin", *marker.args)))
 
 
 def _unavailable(reason: str) -> None:
@@ -84,6 +104,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         migrate(url)
         return url
     url: str = request.getfixturevalue("postgres_database")
+    if request.node.get_closest_marker("plugins") is not None:
+        migrate(url)  # the plugins' own tables, beside the core's migrated once
     _empty_tables(url)
     return url
 

@@ -29,7 +29,7 @@ def bound_socket() -> socket.socket:
     (its address is known before the app starts, e.g. for the fakes' webhook URLs)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", _port_to_try()))
     return sock
 
 
@@ -78,15 +78,33 @@ def serve(settings: Settings, sock: socket.socket) -> Iterator[str]:
 
 def free_port() -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", _port_to_try()))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _port_to_try() -> int:
+    """0 (any free port), or a free one of ``SHOP_TEST_PORTS=19300-19399`` on machines where
+    each developer keeps to a range."""
+    low, _, high = os.environ.get("SHOP_TEST_PORTS", "").partition("-")
+    if not (low and high):
+        return 0
+    for port in range(int(low), int(high) + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in SHOP_TEST_PORTS={low}-{high}")
 
 
 def environment_of(settings: Settings) -> dict[str, str]:
     """The environment that makes a ``shop`` process use ``settings``."""
     others = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
-    return {**others, **settings.to_env()}
+    # The suite's choice of plugins (tests/conftest.py) holds in the processes it starts.
+    chosen = {k: os.environ[k] for k in ("SHOP_PLUGINS",) if k in os.environ}
+    return {**others, **chosen, **settings.to_env()}
 
 
 @dataclass

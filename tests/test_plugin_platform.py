@@ -12,9 +12,14 @@ from litestar.testing import TestClient
 
 from shop import hookimpl
 from shop.app import create_app
+from shop.clock import Clock
+from shop.db import make_engine, session_scope
 from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.settings import PluginSettingsInvalid, Setting, shown
+from shop.plugins.state import set_enabled
 from shop.settings import Settings
+
+NOW = "2025-04-01T09:00:00+00:00"
 
 
 class GreeterPlugin:
@@ -71,9 +76,20 @@ def test_shop_settings_that_do_not_convert_stop_the_start_naming_the_variable() 
     assert "decimal" in str(caught.value)
 
 
-def test_shop_routes_are_served_beside_the_shop(seeded: Settings) -> None:
-    with TestClient(create_app(seeded, plugins=greeter())) as client:
+def test_shop_routes_are_served_beside_the_shop_while_the_plugin_is_enabled(
+    seeded: Settings,
+) -> None:
+    plugins = greeter()
+    with TestClient(create_app(seeded, plugins=plugins)) as client:
+        assert client.get("/greeter/hello").status_code == 404  # third-party: off at first
+        engine = make_engine(seeded.database_url)
+        with session_scope(engine) as session:
+            set_enabled(session, plugins, "greeter", True, Clock.from_setting(NOW, "UTC").now())
         assert client.get("/greeter/hello").json() == {"hello": "world"}
+        with session_scope(engine) as session:
+            set_enabled(session, plugins, "greeter", False, Clock.from_setting(NOW, "UTC").now())
+        engine.dispose()
+        assert client.get("/greeter/hello").status_code == 404
 
 
 def test_shop_commands_join_the_shop_command() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,13 @@ from shop import hookimpl
 from shop.catalog.currencies import Currency
 from shop.catalog.products import Kind, Product, ProductLine
 from shop.plugins import hookspecs
-from shop.plugins.manager import PluginError, Plugins, get_plugin_manager
+from shop.plugins.manager import (
+    PLUGINS_VARIABLE,
+    PluginError,
+    Plugins,
+    allowed_plugins,
+    get_plugin_manager,
+)
 
 BUILTINS = {
     "eur",
@@ -50,6 +57,7 @@ def test_builtins_are_registered_through_the_entry_point_group() -> None:
     assert infos["dzd"].description.startswith("Algerian dinar")
 
 
+@pytest.mark.plugins("training")
 def test_third_party_plugin_from_tests_is_discovered_but_off_until_enabled(
     client: TestClient, admin: dict[str, str]
 ) -> None:
@@ -64,7 +72,7 @@ def test_third_party_plugin_from_tests_is_discovered_but_off_until_enabled(
     assert training["distribution"] == "shop-training"
     assert training["version"] == "1.2.0"
     assert training["enabled"] is False
-    assert training["hooks"] == ["shop_product_lines"]
+    assert "shop_product_lines" in training["hooks"]
     assert "training-online-half-day" not in skus(client)
 
     toggle(client, admin, "training", True)
@@ -222,14 +230,74 @@ def test_shop_product_lines_hook_refuses_a_duplicate_sku() -> None:
         Plugins(get_plugin_manager(extra=[("copycat", DuplicateSkuPlugin())]))
 
 
+def test_the_suite_sees_only_the_built_in_plugins_unless_a_test_asks() -> None:
+    """Whatever else is installed here (tests/example_plugin is), the core's tests run with
+    the shop's own plugins: tests/conftest.py sets SHOP_PLUGINS=builtin."""
+    assert os.environ[PLUGINS_VARIABLE] == "builtin"
+    infos = Plugins(get_plugin_manager()).infos
+    assert set(infos) >= BUILTINS and "training" not in infos
+    assert all(info.builtin for info in infos.values())
+    assert "training" in Plugins(get_plugin_manager(allowed="builtin,training")).infos
+    assert "training" in Plugins(get_plugin_manager(allowed="all")).infos
+    assert allowed_plugins(None) is None and allowed_plugins("") is None
+    assert allowed_plugins(" builtin , training ") == {"training"}
+
+
+def test_a_third_party_plugin_cannot_take_a_built_in_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plugin names share one namespace: a distribution that registers ``card`` stops the
+    start with both names, instead of one silently shadowing the other."""
+    info = tmp_path / "copycat_card-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: copycat-card\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[shop.plugins]\ncard = json\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match="'card' is claimed by copycat-card and licence-shop"):
+        get_plugin_manager(allowed="all")
+    with pytest.raises(PluginError, match="'card' is claimed"):
+        get_plugin_manager(allowed="builtin,card")
+    # Left out by SHOP_PLUGINS, it cannot clash: the built-in card is the one loaded.
+    infos = Plugins(get_plugin_manager(allowed="builtin")).infos
+    assert infos["card"].distribution == "licence-shop"
+    with pytest.raises(PluginError, match="'usd' is taken"):
+        get_plugin_manager(extra=[("usd", ChfPlugin())])
+
+
+def _hook_section() -> str:
+    """The README's "Writing a plugin", up to the next section."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("## Writing a plugin")
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else None]
+
+
 def test_every_hook_is_documented_and_tested() -> None:
+    """Datasette's rule: each hook says what it does (a hook that answers says what it
+    returns), the README's plugin guide lists it, and a test named after it calls it."""
     specs = [
         (name, fn)
         for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
         if name.startswith("shop_")
     ]
     assert specs
-    tests = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    guide = _hook_section()
+    files = {p: p.read_text() for p in Path(__file__).parent.rglob("test_*.py")}
+    problems = []
     for name, fn in specs:
-        assert (fn.__doc__ or "").strip().startswith("Return"), f"{name} needs a docstring"
-        assert f"def test_{name}_" in tests, f"{name} needs a test named test_{name}_..."
+        doc = (fn.__doc__ or "").strip()
+        returns = inspect.signature(fn).return_annotation not in (None, "None")
+        if not doc or (returns and not doc.startswith("Return")):
+            problems.append(f"{name} needs a docstring" + (" saying what it returns" * returns))
+        if f"`{name}" not in guide:
+            problems.append(f"{name} is not in the README's Writing a plugin")
+        # The test is named after the hook, and its module uses the hook itself (a plugin's
+        # implementation or a call), not only a similar name (test_shop_jobs_run_...).
+        tested = [
+            text
+            for text in files.values()
+            if f"def test_{name}_" in text and text.count(name) > text.count(f"def test_{name}_")
+        ]
+        if not tested:
+            problems.append(f"{name} needs a test named test_{name}_...")
+    assert problems == []

@@ -52,6 +52,8 @@ def runner_env(settings: Settings, **extra: str) -> dict[str, str]:
         SHOP_CLOCK=RUN_AT,
         SHOP_LICENCE_SIGNING_KEY=settings.licence_signing_key or "",
         SHOP_JOBS_BATCH=str(BATCH),
+        # The suite's choice of plugins (tests/conftest.py), not whatever is installed.
+        SHOP_PLUGINS=os.environ.get("SHOP_PLUGINS", "builtin"),
         **extra,
     )
     return env

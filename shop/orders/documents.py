@@ -130,7 +130,7 @@ def order_document(
         payment_instructions=start.instructions if start else (),
         exchange_rate_note=rate_note,
         payments=tuple(
-            f"{t.date(p.created_at.date())} · {payment_label(p, t)} · "
+            f"{t.date(p.created_at.date())} · {payment_label(p, t, enabled.payment_methods)} · "
             f"{t.money(Money.of(p.amount, order.currency))}"
             for p in payments_of(session, order)
         ),

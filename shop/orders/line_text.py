@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shop.catalog.products import N_
 from shop.i18n import Translator
 from shop.money import Money
+
+if TYPE_CHECKING:
+    from shop.payments.methods import PaymentMethod
 
 SETUP_FEE_DETAIL = "setup_fee"  # ``detail["kind"]`` of an upgrade's one-time line
 
@@ -93,14 +96,21 @@ def line_text(line: Any, currency: str, t: Translator) -> str:
     return name
 
 
-def payment_label(payment: Any, t: Translator) -> str:
+def payment_label(
+    payment: Any, t: Translator, methods: Mapping[str, PaymentMethod] | None = None
+) -> str:
     """How the buyer knows a payment: "Visa •••• 4242", "PayPal", "Bank transfer". Never
     the provider's id or the operator's reference. ``payment.detail`` (when the provider
-    told the card's brand and last four digits) is optional."""
+    told the card's brand and last four digits) is optional; ``methods`` (the installed
+    ones) name a plugin's method ("Kauf auf Rechnung") by its own name."""
     detail = getattr(payment, "detail", None)
     if isinstance(detail, Mapping) and detail.get("last4"):
         brand_code = str(detail.get("brand") or "").lower()
         brand = CARD_BRANDS.get(brand_code) or brand_code.title() or t.gettext(N_("Card"))
         return f"{brand} •••• {detail['last4']}"
     method = str(getattr(payment, "method", ""))
-    return t.gettext(METHOD_LABELS[method]) if method in METHOD_LABELS else method
+    if method in METHOD_LABELS:
+        return t.gettext(METHOD_LABELS[method])
+    if methods is not None and method in methods:
+        return t.gettext(methods[method].name)
+    return method

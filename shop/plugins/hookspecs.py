@@ -97,5 +97,6 @@ def shop_event(context: HookContext, event: Event) -> None:
 
 @hookspec
 def shop_jobs(context: JobContext) -> str | None:
-    """Do this plugin's due work in ``shop jobs run``; return a line for its report."""
+    """Return a line for the report of ``shop jobs run``, after doing this plugin's due
+    work there."""
     raise NotImplementedError

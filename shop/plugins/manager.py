@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
+from importlib.metadata import Distribution, EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,18 +32,72 @@ ENTRY_POINT_GROUP = "shop.plugins"
 OWN_DISTRIBUTION = "licence-shop"
 # The shop cannot price anything without its base currency: EUR refuses to be disabled.
 ESSENTIAL = frozenset({"eur"})
+# Which installed plugins are loaded: unset or "all", every one; "builtin", the shop's own
+# only; "builtin,training", the shop's own and the third-party plugins named. The test suite
+# sets "builtin", so whatever else is installed on the machine cannot change its results.
+PLUGINS_VARIABLE = "SHOP_PLUGINS"
 
 
 class PluginError(RuntimeError):
     """Installed plugins contradict each other (e.g. two products with one sku)."""
 
 
-def get_plugin_manager(extra: Iterable[tuple[str, object]] = ()) -> pluggy.PluginManager:
-    """Load the hook specs and every plugin of the entry-point group, plus ``extra`` ones."""
-    pm = pluggy.PluginManager("shop")
+def allowed_plugins(value: str | None) -> frozenset[str] | None:
+    """The third-party plugin names ``SHOP_PLUGINS`` lets in; None: every installed one."""
+    names = {part.strip() for part in (value or "").split(",") if part.strip()}
+    if not names or "all" in names:
+        return None
+    return frozenset(names - {"builtin"})
+
+
+class ShopPluginManager(pluggy.PluginManager):
+    """pluggy's manager, loading the entry points itself: a name two distributions claim is
+    an error (pluggy would quietly keep whichever came first), and ``SHOP_PLUGINS`` decides
+    which third-party plugins are loaded at all."""
+
+    def __init__(self) -> None:
+        super().__init__("shop")
+        self.distributions: dict[int, Distribution] = {}
+
+    def load_entry_points(self, allowed: frozenset[str] | None) -> None:
+        chosen: dict[str, list[EntryPoint]] = {}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            builtin = _distribution_name(ep) == OWN_DISTRIBUTION
+            if builtin or allowed is None or ep.name in allowed:
+                chosen.setdefault(ep.name, []).append(ep)
+        # In the order pluggy would load them (distributions, then each one's file order):
+        # it is the order currencies and methods are offered in.
+        for name, eps in chosen.items():
+            owners = sorted({_distribution_name(ep) or ep.value for ep in eps})
+            if len(owners) > 1:
+                raise PluginError(
+                    f"the plugin name {name!r} is claimed by {' and '.join(owners)}: plugin "
+                    "names share one namespace, so uninstall one of them (or rename its "
+                    "entry point)"
+                )
+            plugin = eps[0].load()
+            self.register(plugin, name)
+            if eps[0].dist is not None:
+                self.distributions[id(plugin)] = eps[0].dist
+
+
+def _distribution_name(ep: EntryPoint) -> str | None:
+    return ep.dist.metadata["name"] if ep.dist is not None else None
+
+
+def get_plugin_manager(
+    extra: Iterable[tuple[str, object]] = (), *, allowed: str | None = None
+) -> ShopPluginManager:
+    """Load the hook specs and the plugins of the entry-point group (those ``allowed``,
+    default ``SHOP_PLUGINS``), plus ``extra`` ones."""
+    pm = ShopPluginManager()
     pm.add_hookspecs(hookspecs)
-    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    pm.load_entry_points(
+        allowed_plugins(os.environ.get(PLUGINS_VARIABLE) if allowed is None else allowed)
+    )
     for name, plugin in extra:
+        if pm.has_plugin(name):
+            raise PluginError(f"the plugin name {name!r} is taken by an installed plugin")
         pm.register(plugin, name)
     pm.check_pending()
     return pm
@@ -75,7 +130,9 @@ class Plugins:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
-        dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+        dists: dict[int, Any] = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+        if isinstance(pm, ShopPluginManager):
+            dists.update(pm.distributions)
         infos = []
         for name, plugin in pm.list_name_plugin():
             dist = dists.get(id(plugin))
@@ -125,7 +182,14 @@ class Plugins:
 
     def routes(self) -> list[Any]:
         """Every plugin's route handlers and routers (``shop_routes``)."""
-        return [route for routes in reversed(self.pm.hook.shop_routes()) for route in routes]
+        return [route for routes in self.routes_by_plugin().values() for route in routes]
+
+    def routes_by_plugin(self) -> dict[str, list[Any]]:
+        """Plugin name -> its route handlers and routers, in registration order."""
+        return {
+            impl.plugin_name: list(cast(Iterable[Any], impl.function() or ()))
+            for impl in self.pm.hook.shop_routes.get_hookimpls()
+        }
 
     def enabled(self, disabled: Iterable[str], settings: Settings | None = None) -> EnabledPlugins:
         remove = [p for name in disabled if (p := self.pm.get_plugin(name)) is not None]
@@ -161,6 +225,11 @@ class EnabledPlugins:
         caller = self._pm.subset_hook_caller(hook, remove_plugins=self._remove)
         # pluggy calls the last registered first; reverse for registration order.
         return [item for result in reversed(caller()) for item in result]
+
+    def has(self, name: str) -> bool:
+        """Whether the plugin ``name`` is installed and enabled."""
+        plugin = self._pm.get_plugin(name)
+        return plugin is not None and plugin not in self._remove
 
     @cached_property
     def currencies(self) -> dict[str, Currency]:

@@ -60,9 +60,12 @@ class EnabledCache:
         self.plugins = plugins
         self.settings = settings
         self._views: dict[frozenset[str], EnabledPlugins] = {}
+        # The enabled names last read: what the templates of plugins follow (shop.app).
+        self.current: frozenset[str] | None = None
 
     def view(self, session: Session) -> EnabledPlugins:
         on = frozenset(enabled_names(session, self.plugins))
+        self.current = on
         view = self._views.get(on)
         if view is None:
             off = [name for name in self.plugins.infos if name not in on]

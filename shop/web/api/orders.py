@@ -106,7 +106,7 @@ def order_json(
                 "method": p.method,
                 "reference": p.reference,
                 "received_at": p.created_at.isoformat(),
-                "label": payment_label(p, t),  # "Visa •••• 4242", never a provider id
+                "label": payment_label(p, t, enabled.payment_methods),  # never a provider id
                 "detail": p.detail,
             }
             for p in payments_of(session, order)
