@@ -54,6 +54,7 @@ def load_models() -> type[SQLModel]:
     import shop.licences.models
     import shop.mail.outbox
     import shop.orders.models
+    import shop.plugins.events
     import shop.plugins.state
     import shop.subscriptions.models  # noqa: F401
     from shop.plugins.manager import get_plugin_manager

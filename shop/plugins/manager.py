@@ -162,6 +162,12 @@ class EnabledPlugins:
         # pluggy calls the last registered first; reverse for registration order.
         return [item for result in reversed(caller()) for item in result]
 
+    def hookimpls(self, hook: str) -> list[Any]:
+        """The enabled plugins' implementations of ``hook`` in registration order, to be
+        called one by one where one plugin's failure must not keep the others from theirs."""
+        caller = self._pm.subset_hook_caller(hook, remove_plugins=self._remove)
+        return list(reversed(caller.get_hookimpls()))
+
     @cached_property
     def currencies(self) -> dict[str, Currency]:
         return {c.code: c for c in self._collect("shop_currencies")}
