@@ -72,7 +72,7 @@ def receiver() -> Iterator[Receiver]:
     target = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = target.answer(dict(self.headers.items()), body)
             self.send_response(status)
