@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from litestar import Router, get, post
+from litestar import Response, Router, get, post, route
+from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.di import Provide
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
@@ -240,9 +241,23 @@ def replay_delivery(
     return {"delivery": replay(db, delivery, shop.clock.now()).as_json()}
 
 
+@route("/", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+def endpoints_options() -> Response[None]:
+    """Litestar's own OPTIONS answer names only the first method registered at a path
+    (its route is rebuilt for the second, the OPTIONS handler is kept): say both."""
+    return Response(None, status_code=HTTP_204_NO_CONTENT, headers={"Allow": "GET, OPTIONS, POST"})
+
+
 webhooks_router = Router(
     path="/api/v1/admin/webhook-endpoints",
-    route_handlers=[list_endpoints, create_endpoint, list_deliveries, replay_delivery],
+    # OPTIONS first, so that Litestar adds no OPTIONS handler of its own at "/".
+    route_handlers=[
+        endpoints_options,
+        list_endpoints,
+        create_endpoint,
+        list_deliveries,
+        replay_delivery,
+    ],
     dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["admin"],
     security=[{"operatorToken": []}],
