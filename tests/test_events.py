@@ -205,6 +205,14 @@ def test_a_rolled_back_transaction_or_savepoint_emits_nothing(settings: Settings
             emit(session, "licence.issued", {"licence": {"id": 1}}, now)
     assert told == [["order.placed", "licence.issued"]]
     assert [row.type for row in stored(settings)] == ["order.placed", "licence.issued"]
+
+    session = Session(engine)
+    emit(session, "order.placed", {"order": {"number": 3}}, now)
+    session.close()  # never committed
+    emit(session, "order.paid", {"order": {"number": 4}}, now)
+    session.commit()  # the same session, a transaction of its own
+    assert told[-1] == ["order.paid"]
+    assert [row.type for row in stored(settings)][-1] == "order.paid"
     engine.dispose()
 
 

@@ -381,3 +381,20 @@ def test_a_signature_verifies_only_for_its_secret_body_and_time(
         verify(secret, signed, body, now=t + 301)  # too old: a replayed request
     with pytest.raises(InvalidSignature):
         verify(secret, signed.replace("v1=", "v0="), body, now=t)
+
+
+def test_the_readmes_receiver_code_verifies_a_delivery() -> None:
+    """The verify function the README gives receivers, run as it stands, accepts what the
+    shop signs now and refuses a changed body."""
+    import time
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("import hashlib, hmac, time")
+    code = readme[start : readme.index("```", start)]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # the documented code, unchanged
+    body = b'{"data":{},"id":"evt_1","type":"order.paid"}'
+    signed = header("whsec_readme", int(time.time()), body)
+    assert namespace["verify"]("whsec_readme", signed, body) is True
+    assert namespace["verify"]("whsec_readme", signed, body + b" ") is False

@@ -204,6 +204,14 @@ def _forget_rolled_back(session: ORMSession, previous_transaction: SessionTransa
         session.info[PENDING] = [(t, e) for t, e in pending if not _within(t, previous_transaction)]
 
 
+@sa_event.listens_for(ORMSession, "after_transaction_end")
+def _forget_unfinished(session: ORMSession, transaction: SessionTransaction) -> None:
+    """A session closed without committing ends its transaction with no commit: what it
+    emitted must not ride along into the session's next transaction."""
+    if transaction.parent is None and transaction.nested is False:
+        session.info.pop(PENDING, None)
+
+
 @sa_event.listens_for(ORMSession, "after_commit")
 def _tell_committed(session: ORMSession) -> None:
     pending = session.info.pop(PENDING, None)
