@@ -398,3 +398,21 @@ def test_the_readmes_receiver_code_verifies_a_delivery() -> None:
     signed = header("whsec_readme", int(time.time()), body)
     assert namespace["verify"]("whsec_readme", signed, body) is True
     assert namespace["verify"]("whsec_readme", signed, body + b" ") is False
+
+
+def test_a_paused_endpoint_is_sent_nothing_until_resumed(
+    client: TestClient, admin: dict[str, str], seeded: Settings, receiver: Receiver
+) -> None:
+    """Given a paused endpoint, an order paid meanwhile is not sent; resumed, the next run
+    sends it."""
+    endpoint = register(client, admin, receiver.url, ["order.paid"])
+    path = f"/api/v1/admin/webhook-endpoints/{endpoint['id']}"
+    paused = client.patch(path, json={"active": False}, headers=admin)
+    assert paused.status_code == 200 and paused.json()["webhook_endpoint"]["active"] is False
+    buy_and_pay(client, admin, "anna@example.com")
+    jobs_at(seeded, NOW)
+    assert receiver.received == []
+    assert client.patch(path, json={"active": True}, headers=admin).status_code == 200
+    jobs_at(seeded, NOW)
+    [got] = receiver.received
+    assert got.event["type"] == "order.paid"

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from litestar import Response, Router, get, post, route
-from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar import Response, Router, get, patch, post, route
 from litestar.di import Provide
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
+from litestar.status_codes import HTTP_204_NO_CONTENT
 from msgspec import Meta, Struct
 from sqlmodel import Session, col, select
 
@@ -38,6 +38,12 @@ class EndpointRequest(Struct, frozen=True):
         list[Annotated[str, Meta(max_length=50)]],
         Meta(max_length=len(EVENT_TYPES), examples=[["order.paid", "licence.issued"]]),
     ]
+
+
+class EndpointChange(Struct, frozen=True):
+    """Pause (``false``) or resume (``true``) deliveries to an endpoint."""
+
+    active: bool
 
 
 class Endpoint(Struct, frozen=True):
@@ -78,6 +84,10 @@ class Delivery(Struct, frozen=True):
     last_error: str | None
     delivered_at: datetime | None
     created_at: datetime
+
+
+class EndpointAnswer(Struct, frozen=True):
+    webhook_endpoint: Endpoint
 
 
 class DeliveryList(Struct, frozen=True):
@@ -193,6 +203,29 @@ def create_endpoint(
     return {**endpoint_json(endpoint), "secret": endpoint.secret}
 
 
+@patch(
+    "/{endpoint_id:str}",
+    sync_to_thread=True,
+    responses=answers(200, EndpointAnswer, **OPERATOR, **NO_ENDPOINT),
+)
+@transaction
+def change_endpoint(
+    db: Db,
+    shop: ShopDep,
+    operator: Operator,
+    endpoint_id: FromPath[str],
+    data: Annotated[EndpointChange, Body(examples=[Example(value={"active": False})])],
+) -> dict[str, Any]:
+    """Pause or resume an endpoint. A paused one is sent nothing; resumed, it receives
+    what was stored meanwhile too, in order."""
+    _switched_on(db, shop)
+    endpoint = endpoint_by_id(db, endpoint_id)
+    endpoint.active = data.active
+    db.add(endpoint)
+    db.flush()
+    return {"webhook_endpoint": endpoint_json(endpoint)}
+
+
 @get(
     "/{endpoint_id:str}/deliveries",
     sync_to_thread=True,
@@ -255,6 +288,7 @@ webhooks_router = Router(
         endpoints_options,
         list_endpoints,
         create_endpoint,
+        change_endpoint,
         list_deliveries,
         replay_delivery,
     ],
