@@ -14,8 +14,11 @@ the enabled plugins' ``shop_event`` hook in the process that committed it
 What ``data`` holds, per type (``shop.plugins.event_data`` builds it; amounts are
 ``{"amount": "120.00", "currency": "EUR"}``, dates ISO 8601):
 
-- ``order.placed``, ``order.paid``: ``{"order": {number, kind, status, email, currency,
-  total, items: [{sku, quantity}], licence_id, subscription_id}}``;
+- ``order.placed`` (a checkout's order or quote, ``status`` says which, or a follow-up
+  order: setup fee, maintenance, agreement invoice; a renewal order is told by
+  ``subscription.on_hold``), ``order.paid`` (paid in full, whether or not it could still be
+  applied): ``{"order": {number, kind, status, email, currency, total, items: [{sku,
+  quantity}], licence_id, subscription_id}}``;
 - ``licence.issued`` (a purchase's licence goes active), ``licence.renewed`` (a new key for
   a new paid period), ``licence.converted`` (a trial became the purchased licence):
   ``{"licence": {id, email, status, product, quantities, paid_until}, "order": {number}}``;
