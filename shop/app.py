@@ -38,6 +38,8 @@ from litestar.template import TemplateConfig
 from shop.clock import Clock
 from shop.db import make_engine
 from shop.orders.line_text import line_text, payment_label
+from shop.plugins.context import HookContext
+from shop.plugins.dispatch import tell_plugins
 from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.state import EnabledCache
 from shop.private_files import secret_from_file
@@ -273,6 +275,9 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     )
     # Payments are named by their method, a plugin's too, on pages and in mails.
     templates.globals["payment_methods"] = plugins.everything.payment_methods
+
+    # Plugins hear of each lifecycle event once its transaction has committed.
+    tell_plugins(shop.engine, shop.enabled_now, HookContext(settings=settings, clock=shop.clock))
 
     def on_startup() -> None:
         # Handlers run on the loop's default executor; one thread per pooled connection, so

@@ -40,6 +40,9 @@ from shop.payments import testmode
 from shop.payments.closing import close_provider_payments
 from shop.payments.received import Context
 from shop.payments.renewal_charges import charge_renewals, reconcile_charges
+from shop.plugins.context import HookContext
+from shop.plugins.dispatch import run_plugin_jobs, tell_plugins
+from shop.plugins.jobs import JobContext
 from shop.plugins.manager import EnabledPlugins, PluginError, Plugins, get_plugin_manager
 from shop.plugins.settings import PluginSettingsInvalid, shown
 from shop.plugins.state import (
@@ -281,6 +284,13 @@ def jobs_run() -> None:
     def enabled_for(session: Session) -> EnabledPlugins:
         return enabled_view(session, installed, settings)
 
+    def enabled_now() -> EnabledPlugins:
+        with session_scope(reader(engine)) as session:
+            return enabled_for(session)
+
+    # Plugins hear of the events of each committed batch (shop_event).
+    tell_plugins(engine, enabled_now, HookContext(settings=settings, clock=clock))
+
     def invoice(session: Session, enabled: EnabledPlugins, order: Order) -> None:
         notify(session, templates, enabled, settings, order, now)
 
@@ -338,6 +348,10 @@ def jobs_run() -> None:
         click.echo(
             f"Sent {mail.sent} e-mail(s); {mail.retrying} to be retried, {mail.failed} given up."
         )
+    # Then each enabled plugin's own due work (shop_jobs), e.g. outgoing webhooks.
+    jobs = JobContext(engine=engine, settings=settings, clock=clock, now=now, retry=retry)
+    for line in run_plugin_jobs(enabled_now(), jobs):
+        click.echo(line)
     seconds = time.monotonic() - started
     rate = report.renewed / seconds if seconds > 0 else 0.0
     click.echo(f"Done in {seconds:.1f} s ({rate:,.0f} renewals/s overall).")

@@ -55,6 +55,7 @@ def load_models() -> type[SQLModel]:
     import shop.mail.outbox
     import shop.orders.models
     import shop.payments.testmode
+    import shop.plugins.events
     import shop.plugins.state
     import shop.subscriptions.models  # noqa: F401
     from shop.plugins.manager import get_plugin_manager

@@ -40,7 +40,11 @@ def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
         context = MigrationContext.configure(connection, opts={"include_object": _shop_owns})
         diff = compare_metadata(context, load_models().metadata)
     engine.dispose()
-    assert diff == []
+    # Each plugin's migration history lives in a version table of its own.
+    plugin_versions = [
+        d for d in diff if d[0] == "remove_table" and d[1].name.startswith("alembic_version_")
+    ]
+    assert [d for d in diff if d not in plugin_versions] == []
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:

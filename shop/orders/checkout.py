@@ -21,6 +21,7 @@ from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from shop.orders.numbers import open_order
 from shop.orders.payments import order_lines
 from shop.payments.methods import PaymentMethod
+from shop.plugins.event_data import emit_order
 from shop.plugins.manager import EnabledPlugins, Plugins
 
 QUOTE_VALIDITY = timedelta(days=30)  # R7
@@ -193,6 +194,7 @@ def place_order(
         reserve_for_order(session, order, cart.main.sku, cart.quantities, now)
         if cart.main.months_per_charge:
             ensure_subscription(session, order, order_lines(session, order), now)
+    emit_order(session, "order.placed", order, order_lines(session, order), now)
     return order
 
 

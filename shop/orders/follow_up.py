@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from shop.licences.models import Licence
 from shop.orders.models import Order, OrderLine, OrderStatus
 from shop.orders.numbers import open_order
+from shop.plugins.event_data import emit_order
 from shop.subscriptions.models import Subscription
 
 # The fields of the order followed that a follow-up copies.
@@ -177,9 +178,11 @@ def open_follow_up(
     """A new order with the billing party ``party``, its ``basis`` and ``lines`` (the
     ``order_line`` columns but the order's and the position)."""
     order = open_order(session, **{**party, **fields}, basis=basis)
-    for position, line in enumerate(lines):
-        session.add(
-            OrderLine(order_id=order.id, position=position, **line)  # type: ignore[arg-type]
-        )
+    added = [
+        OrderLine(order_id=order.id, position=position, **line)  # type: ignore[arg-type]
+        for position, line in enumerate(lines)
+    ]
+    session.add_all(added)
     session.flush()
+    emit_order(session, "order.placed", order, added, order.created_at)
     return order

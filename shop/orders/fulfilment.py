@@ -26,6 +26,7 @@ from shop.licences.service import activate
 from shop.orders.attention import flag
 from shop.orders.follow_up import basis_day
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
+from shop.plugins.event_data import emit_licence, emit_order, emit_subscription
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.subscriptions.maintenance import (
@@ -99,13 +100,17 @@ def fulfil(
     now: datetime,
     today: date,
 ) -> None:
-    """Paid in full: mark it paid and apply it, once, if its basis is still current."""
+    """Paid in full: mark it paid and apply it, once, if its basis is still current.
+
+    What follows from it elsewhere (mails aside, which the payment's caller queues) hears
+    of it through the lifecycle events emitted here, after commit (``shop_event``)."""
     if order.status == OrderStatus.PAID:
         return  # applied already
     order.status = OrderStatus.PAID
     order.paid_at = now
     order.expires_at = None
     session.add(order)
+    emit_order(session, "order.paid", order, lines, now)
     if order.kind == OrderKind.NEW:
         _apply_first_order(session, enabled, settings, order, lines, now, today)
         return
@@ -222,11 +227,16 @@ def _apply_first_order(
         paid_until = end
     else:
         paid_until = maintenance_end_after_purchase(today)  # R23: 12 months from payment
-    activate(
-        session, _licence(session, order), settings, main.sku, quantities, paid_until, support, now
-    )
+    licence = _licence(session, order)
+    issued = "licence.converted" if licence.was_trial else "licence.issued"
+    activate(session, licence, settings, main.sku, quantities, paid_until, support, now)
     session.add(order)
     session.flush()
+    emit_licence(session, issued, licence, order, now)
+    if order.subscription_id is not None:
+        emit_subscription(
+            session, "subscription.created", _subscription(session, order), order, now
+        )
 
 
 def _apply_switch(session: Session, settings: Settings, order: Order, now: datetime) -> None:
@@ -243,6 +253,7 @@ def _apply_switch(session: Session, settings: Settings, order: Order, now: datet
         "payment",
         now,
     )
+    emit_subscription(session, "subscription.switched", subscription, order, now)
 
 
 def _apply_renewal(session: Session, settings: Settings, order: Order, now: datetime) -> None:
@@ -279,6 +290,8 @@ def _apply_renewal(session: Session, settings: Settings, order: Order, now: date
         licence.support,
         now,
     )
+    emit_subscription(session, "subscription.renewed", subscription, order, now)
+    emit_licence(session, "licence.renewed", licence, order, now)
 
 
 def _apply_maintenance(
@@ -299,6 +312,7 @@ def _apply_maintenance(
         support = product.support.name if product and product.support else licence.support
         end = tier_upgrade_maintenance(today)
         activate(session, licence, settings, sku, {sku: 1}, end, support, now)
+        emit_licence(session, "maintenance.extended", licence, order, now)
         return
     if "years" in basis and licence.paid_until is not None:
         order.maintenance_until = renew_maintenance(licence.paid_until, today, int(basis["years"]))
@@ -315,3 +329,4 @@ def _apply_maintenance(
         licence.support,
         now,
     )
+    emit_licence(session, "maintenance.extended", licence, order, now)

@@ -89,10 +89,14 @@ def shop_price_adjustments(context: HookContext, purchase: Purchase) -> list[Adj
 
 @hookspec
 def shop_event(context: HookContext, event: Event) -> None:
-    """React to a lifecycle event (``shop.plugins.events.EVENT_TYPES``) after it committed.
+    """Return nothing; react to a lifecycle event (``shop.plugins.events.EVENT_TYPES``)
+    after the transaction that stored it committed.
 
-    Called once per event in the process that committed it, outside any transaction; work
-    that must not be lost belongs in the plugin's own durable outbox (``shop_jobs``)."""
+    Called once per event, in the process that committed it (a request, a provider's
+    webhook, ``shop jobs run``), outside any transaction (``context.session`` is None); an
+    exception is logged and stops nothing. Work that must not be lost belongs in the
+    plugin's own durable outbox, done by ``shop_jobs`` from the stored events
+    (``shop.plugins.events.stored_after``), as ``webhooks_out`` does."""
 
 
 @hookspec

@@ -231,6 +231,12 @@ class EnabledPlugins:
         plugin = self._pm.get_plugin(name)
         return plugin is not None and plugin not in self._remove
 
+    def hookimpls(self, hook: str) -> list[Any]:
+        """The enabled plugins' implementations of ``hook`` in registration order, to be
+        called one by one where one plugin's failure must not keep the others from theirs."""
+        caller = self._pm.subset_hook_caller(hook, remove_plugins=self._remove)
+        return list(reversed(caller.get_hookimpls()))
+
     @cached_property
     def currencies(self) -> dict[str, Currency]:
         return {c.code: c for c in self._collect("shop_currencies")}

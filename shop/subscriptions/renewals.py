@@ -47,6 +47,8 @@ from shop.orders.models import (
 )
 from shop.orders.notifications import RENEWAL_INVOICE
 from shop.orders.numbers import INVOICE_NUMBERS, next_numbers
+from shop.plugins.event_data import money, subscription_data
+from shop.plugins.events import emit_many
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import (
     ON_HOLD,
@@ -217,6 +219,8 @@ def _end_cancelled(session: Session, ending: list[Subscription], now: datetime) 
             for s in ending
         ],
     )
+    told = [subscription_data(s, status=SubscriptionStatus.CANCELLED) for s in ending]
+    emit_many(session, (("subscription.cancelled", {"subscription": d}) for d in told), now)
 
 
 @dataclass(frozen=True)
@@ -245,6 +249,17 @@ class Renewal:
         if self.downgrade is not None:
             change.update(items=self.downgrade, scheduled_items=None)
         return change
+
+    def told(self, number: int) -> tuple[str, dict[str, Any]]:
+        """The lifecycle event: on hold, its renewal order awaiting payment."""
+        subscription = self.subscription
+        data = subscription_data(
+            subscription,
+            status=SubscriptionStatus.ON_HOLD,
+            items=items_list(self.quantities),
+            recurring_total=money(self.priced.total, subscription.currency),
+        )
+        return "subscription.on_hold", {"subscription": data, "order": {"number": number}}
 
     def events(self, number: int, now: datetime) -> list[dict[str, Any]]:
         subscription, events = self.subscription, []
@@ -304,6 +319,7 @@ def _renew(
     )
     events = [event for renewal, number in numbered for event in renewal.events(number, now)]
     _insert(session, EVENTS, events)
+    emit_many(session, (renewal.told(number) for renewal, number in numbered), now)
     return numbers
 
 
@@ -411,6 +427,8 @@ def expire_unpaid(
             for s in late
         ],
     )
+    told = [subscription_data(s, status=SubscriptionStatus.EXPIRED) for s in late]
+    emit_many(session, (("subscription.expired", {"subscription": d}) for d in told), now)
     session.execute(
         update(LICENCES)
         .where(LICENCES.c.id.in_([s.licence_id for s in late]))

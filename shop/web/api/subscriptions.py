@@ -19,6 +19,7 @@ from shop.errors import ShopError
 from shop.i18n import Translator
 from shop.money import Money
 from shop.orders.notifications import notify, notify_cancelled
+from shop.plugins.event_data import emit_subscription
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription, SubscriptionStatus
 from shop.subscriptions.proration import fee_formula
@@ -266,6 +267,7 @@ def cancel_subscription(session: Session, subscription: Subscription, actor: str
             "cancelled; the invoiced period remains due",
             now,
         )
+        emit_subscription(session, "subscription.cancelled", subscription, None, now)
         return
     if subscription.status != SubscriptionStatus.ACTIVE:
         raise refuse_switch("inactive")
@@ -277,6 +279,7 @@ def cancel_subscription(session: Session, subscription: Subscription, actor: str
         "cancelled; runs to the end of the paid term",
         now,
     )
+    emit_subscription(session, "subscription.cancelled", subscription, None, now)
 
 
 @post(
