@@ -176,12 +176,14 @@ def _test_mode_settings(settings: Settings) -> Settings:
     if mode is None:
         return settings
     click.echo(mode.describe(), err=True)
-    for name, url in mode.not_listening().items():
+    if gone := mode.not_listening():
+        where = ", ".join(f"the fake {name} ({url})" for name, url in gone.items())
         click.echo(
-            f"Test mode: nothing listens at the fake {name} ({url}): its `shop serve "
-            "--test-payments` has stopped. Its payments stay unsettled and are asked again "
-            "on the next run; start `shop serve --test-payments` again, or leave test mode "
-            "with a plain `shop serve`.",
+            f"Test mode: nothing listens at {where}: the `shop serve --test-payments` that "
+            "started them has stopped. Card renewals are not charged meanwhile (each charge "
+            "stays unsettled and is asked again on the next run). A new `shop serve "
+            "--test-payments` starts fresh fakes that know none of the saved test cards; a "
+            "plain `shop serve` leaves test mode.",
             err=True,
         )
     return testmode.apply(settings, mode)

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 from payments import paypal_keys, stripe_keys, with_keys
+from shop_fakes import paypal as fake_paypal
 from shop_fakes.paypal import FakePayPal
 from shop_fakes.stripe import FakeStripe
 
@@ -26,6 +27,7 @@ from shop.app import create_app
 from shop.catalog.currencies import Currency
 from shop.cli import main
 from shop.plugins.manager import Plugins, get_plugin_manager
+from shop.plugins.payments import paypal as paypal_plugin
 from shop.settings import ENVIRONMENT, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,6 +238,8 @@ def test_card_and_paypal_declare_their_providers_currency_lists() -> None:
         assert PayPal().accepts(code)
     assert not PayPal().accepts("DZD")
     assert not Card().accepts("XXX") and not PayPal().accepts("XXX")
+    # The plugin and the fake PayPal read the same page of PayPal's documentation.
+    assert paypal_plugin.CURRENCIES == fake_paypal.CURRENCIES
 
 
 def csrf(html: str) -> str:
