@@ -94,12 +94,6 @@ FAILURE_REASONS = {
 }
 
 
-def unset_settings(settings: Settings, required: Mapping[str, str]) -> tuple[str, ...]:
-    """Which of ``required`` (environment variable → settings field) have no value: the
-    ``missing_settings`` of a method that needs keys."""
-    return tuple(env for env, name in required.items() if not getattr(settings, name))
-
-
 def failure_reason(code: str) -> str:
     """What to tell the buyer about a refused charge (a message id, translated when shown)."""
     return FAILURE_REASONS.get(code, N_("The payment provider refused the charge."))
