@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, func, insert, literal, text, tuple_, updat
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from shop.catalog.adjustments import PurchaseKind
 from shop.catalog.pricing import ExchangeRate
 from shop.catalog.rates import current_rates
 from shop.jobs.retry import BusyRetry
@@ -47,6 +48,8 @@ from shop.orders.models import (
 )
 from shop.orders.notifications import RENEWAL_INVOICE
 from shop.orders.numbers import INVOICE_NUMBERS, next_numbers
+from shop.orders.pipeline import adjust_rows, context_for
+from shop.plugins.context import Customer
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import (
     ON_HOLD,
@@ -130,25 +133,50 @@ def count_due(session: Session, today: date) -> int:
 
 @dataclass(frozen=True)
 class Priced:
-    """A renewal's total and its order lines (the ``order_line`` columns but the order's)."""
+    """A renewal's total and its order lines (the ``order_line`` columns but the order's);
+    ``recurring``: the total without adjustments for this renewal only."""
 
     total: Decimal
     lines: tuple[dict[str, Any], ...]
+    recurring: Decimal | None = None
 
 
 class PriceList:
     """Current prices (R21) for one batch: each distinct set of items is priced once per
-    currency and country, through the enabled plugins and today's exchange rates."""
+    currency and country, through the enabled plugins and today's exchange rates; then
+    each subscriber's adjustments (the pricing pipeline: an academic discount, R29)."""
 
-    def __init__(self, enabled: EnabledPlugins, rates: dict[str, ExchangeRate]) -> None:
+    def __init__(
+        self,
+        enabled: EnabledPlugins,
+        rates: dict[str, ExchangeRate],
+        session: Session | None = None,
+        now: datetime | None = None,
+    ) -> None:
         self.enabled, self.rates = enabled, rates
+        self.context = context_for(enabled, session, now, None) if session and now else None
         self._known: dict[tuple[Any, ...], Priced] = {}
 
     def of(self, subscription: Subscription, quantities: dict[str, int]) -> Priced:
         key = (tuple(quantities.items()), subscription.currency, subscription.country)
         if (known := self._known.get(key)) is None:
             known = self._known[key] = self._price(subscription, quantities)
-        return known
+        if self.context is None or not self.enabled.adjusts_prices:
+            return known
+        adjusted = adjust_rows(
+            self.context,
+            self.enabled,
+            PurchaseKind.RENEWAL,
+            Customer(subscription.email, subscription.country),
+            subscription.currency,
+            known.lines,
+        )
+        if not adjusted.lines:
+            return known
+        extra = tuple(
+            {**line, "position": len(known.lines) + i} for i, line in enumerate(adjusted.lines)
+        )
+        return Priced(adjusted.total.amount, known.lines + extra, adjusted.recurring.amount)
 
     def _price(self, subscription: Subscription, quantities: dict[str, int]) -> Priced:
         lines = []
@@ -166,6 +194,7 @@ class PriceList:
                     "unit_price": unit.amount,
                     "total": line.amount,
                     "billing_period_months": product.months_per_charge,
+                    "detail": None,  # every row has every column: one executemany
                 }
             )
         total = price_of(self.enabled, subscription, quantities, self.rates).amount
@@ -188,7 +217,8 @@ def renew_batch(
     ending = [s for s in claimed if s.status == SubscriptionStatus.PENDING_CANCEL]
     renewing = [s for s in claimed if s.status != SubscriptionStatus.PENDING_CANCEL]
     _end_cancelled(session, ending, now)
-    numbers = _renew(session, PriceList(enabled, current_rates(session)), renewing, now)
+    prices = PriceList(enabled, current_rates(session), session, now)
+    numbers = _renew(session, prices, renewing, now)
     last = claimed[-1]
     return Batch(len(claimed), (last.term_end, last.id), len(renewing), len(ending), numbers)
 
@@ -238,7 +268,9 @@ class Renewal:
         """The subscription's new state: on hold until the renewal is paid."""
         change: dict[str, Any] = {
             "status": SubscriptionStatus.ON_HOLD,
-            "recurring_total": self.priced.total,
+            "recurring_total": self.priced.recurring
+            if self.priced.recurring is not None
+            else self.priced.total,
             "on_hold_since": now,
             "updated_at": now,
         }
