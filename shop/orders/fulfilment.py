@@ -27,6 +27,8 @@ from shop.orders.adjustment_lines import product_lines, recurring_amount
 from shop.orders.attention import flag
 from shop.orders.follow_up import basis_day
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
+from shop.orders.pipeline import recurring_price
+from shop.plugins.context import Customer
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.subscriptions.maintenance import (
@@ -211,6 +213,15 @@ def _apply_first_order(
     support = product.support.name if product and product.support else None
     if main.billing_period_months:
         subscription = ensure_subscription(session, order, lines, now)
+        # From the second term on: the renewal's price, without a first-term promotion.
+        subscription.recurring_total = recurring_price(
+            session,
+            enabled,
+            Customer(order.email, order.country, order.name),
+            order.currency,
+            product_lines(lines),
+            now,
+        ).amount
         start, end = first_term(today, main.billing_period_months)
         subscription.anchor, subscription.term_start, subscription.term_end = start, start, end
         set_status(

@@ -143,6 +143,21 @@ def adjust_rows(
     return adjust(context.for_customer(customer), enabled, purchase)
 
 
+def recurring_price(
+    session: Session,
+    enabled: EnabledPlugins,
+    customer: Customer,
+    currency: str,
+    lines: Iterable[Any],
+    now: datetime,
+) -> Money:
+    """What a subscription bought with these product lines pays for a later term: priced
+    as a renewal (R28: no first-term promotion; R29: a lasting academic discount)."""
+    rows = [{"sku": line.sku, "quantity": line.quantity, "total": line.total} for line in lines]
+    context = context_for(enabled, session, now, customer)
+    return adjust_rows(context, enabled, PurchaseKind.RENEWAL, customer, currency, rows).total
+
+
 def with_rows(rows: Sequence[dict[str, Any]], adjusted: Adjusted) -> list[dict[str, Any]]:
     """The product rows followed by the adjustments' rows, ``of`` dropped."""
     return [{k: v for k, v in row.items() if k != "of"} for row in rows] + list(adjusted.lines)
