@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Router, get, patch, post
+from litestar import HttpMethod, Response, Router, get, patch, post, route
 from litestar.di import Provide
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
@@ -94,12 +94,32 @@ def customer_json(customer: AcademicCustomer) -> dict[str, Any]:
     return {"email": customer.email, "academic": customer.academic, "set_at": customer.set_at}
 
 
+EXAMPLE = {
+    "percent": "20",
+    "starts_at": "2025-03-01T00:00:00+01:00",
+    "ends_at": "2025-04-01T00:00:00+02:00",
+    "first_term_only": True,
+}
+
+
+@route(
+    "/promotions",
+    http_method=[HttpMethod.OPTIONS],
+    include_in_schema=False,
+    sync_to_thread=False,
+)
+def promotions_options() -> Response[None]:
+    """Which methods ``/promotions`` takes. Litestar's own OPTIONS answer of a path whose
+    methods are registered one by one lists only the first (``Allow: GET, OPTIONS``), so
+    this one, registered before them, says it for both."""
+    return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
+
+
 @get("/promotions", sync_to_thread=True, responses=answers(200, PromotionList, **OPERATOR))
 @transaction
 def get_promotions(db: Db, shop: ShopDep, operator: Operator) -> dict[str, Any]:
     """Every promotion, the latest start first, and whether it runs now."""
-    now = shop.clock.now()
-    return {"promotions": [promotion_json(p, now) for p in list_promotions(db)]}
+    return _listed(db, shop)
 
 
 @post("/promotions", sync_to_thread=True, responses=answers(201, PromotionAnswer, **OPERATOR))
@@ -108,24 +128,19 @@ def post_promotion(
     db: Db,
     shop: ShopDep,
     operator: Operator,
-    data: Annotated[
-        PromotionRequest,
-        Body(
-            examples=[
-                Example(
-                    value={
-                        "percent": "20",
-                        "starts_at": "2025-03-01T00:00:00+01:00",
-                        "ends_at": "2025-04-01T00:00:00+02:00",
-                        "first_term_only": True,
-                    }
-                )
-            ]
-        ),
-    ],
+    data: Annotated[PromotionRequest, Body(examples=[Example(value=EXAMPLE)])],
 ) -> dict[str, Any]:
     """Start a promotion (R28): ``percent`` off every plan in its window; for cloud plans
     the first term only, unless ``first_term_only`` is false."""
+    return _created(db, shop, data)
+
+
+def _listed(db: Any, shop: Any) -> dict[str, Any]:
+    now = shop.clock.now()
+    return {"promotions": [promotion_json(p, now) for p in list_promotions(db)]}
+
+
+def _created(db: Any, shop: Any, data: PromotionRequest) -> dict[str, Any]:
     now = shop.clock.now()
     promotion = add_promotion(
         db,
@@ -158,7 +173,7 @@ def patch_customer(
 
 discounts_router = Router(
     path="/api/v1/admin",
-    route_handlers=[get_promotions, post_promotion, patch_customer],
+    route_handlers=[promotions_options, get_promotions, post_promotion, patch_customer],
     dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["admin"],
     security=[{"operatorToken": []}],
