@@ -336,3 +336,36 @@ def test_shop_price_adjustments_hook_is_asked_only_of_enabled_plugins() -> None:
     assert on.total == Money.of(Decimal("991.00"), "EUR")
     off = adjust(context, plugins.enabled(["discounts", "surcharge"]), purchase)
     assert off.adjustments == () and off.total == Money.of(990, "EUR")
+
+
+def test_r29_an_academic_subscribers_setup_fee_and_recurring_price(shop: Shop) -> None:
+    """Bought before the promotion (2025-01-01): the academic 5 % only; the upgrade's setup
+    fee (R19's worked example, 45.21) has it too, and so has the new recurring price."""
+    items = [{"sku": "base-yearly", "quantity": 1}, {"sku": "persons-yearly", "quantity": 20}]
+    with shop.at("2025-01-01T10:00:00+01:00") as client:
+        body = {
+            "email": ACADEMIC,
+            "name": "Dr. Lab",
+            "country": "DE",
+            "currency": "EUR",
+            "payment_method": "bank_transfer",
+            "items": items,
+        }
+        order = client.post("/api/v1/orders", json=body).json()["order"]
+        assert [k for k, _ in amounts(order)] == ["subscription", "addon", "discount"]
+        subscription_id = shop.pay(client, order)["subscription_id"]
+    with shop.at("2025-04-01T10:00:00+02:00") as client:
+        listed = client.get(f"/api/v1/subscriptions/{subscription_id}", headers=shop.admin)
+        before = Decimal(listed.json()["recurring_total"]["amount"])
+        switched = client.post(
+            f"/api/v1/subscriptions/{subscription_id}/switch",
+            json={"items": [items[0], {"sku": "persons-yearly", "quantity": 30}]},
+            headers=shop.admin,
+        ).json()
+        fee = switched["order"]
+        assert amounts(fee) == [("fee", "45.21"), ("discount", "-2.26")]
+        assert fee["total"]["amount"] == "42.95"
+        shop.pay(client, fee)
+        after = client.get(f"/api/v1/subscriptions/{subscription_id}", headers=shop.admin)
+        # 60.00 more a year at list price, 57.00 with the academic 5 %.
+        assert Decimal(after.json()["recurring_total"]["amount"]) == before + Decimal("57.00")

@@ -153,7 +153,12 @@ def recurring_price(
 ) -> Money:
     """What a subscription bought with these product lines pays for a later term: priced
     as a renewal (R28: no first-term promotion; R29: a lasting academic discount)."""
-    rows = [{"sku": line.sku, "quantity": line.quantity, "total": line.total} for line in lines]
+    rows = [
+        dict(line)
+        if isinstance(line, Mapping)
+        else {"sku": line.sku, "quantity": line.quantity, "total": line.total}
+        for line in lines
+    ]
     context = context_for(enabled, session, now, customer)
     return adjust_rows(context, enabled, PurchaseKind.RENEWAL, customer, currency, rows).total
 

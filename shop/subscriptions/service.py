@@ -29,7 +29,7 @@ from shop.orders.follow_up import (
 from shop.orders.lifecycle import cancel_order
 from shop.orders.line_text import setup_fee_detail
 from shop.orders.models import Order, OrderKind, OrderStatus
-from shop.orders.pipeline import adjust_rows, context_for, with_rows
+from shop.orders.pipeline import adjust_rows, context_for, recurring_price, with_rows
 from shop.plugins.context import Customer
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
@@ -495,7 +495,18 @@ def request_switch(
         # Never payable once the term it prices is over (R19).
         expires_at=term_end_expiry(term_end, now, settings.timezone),
         switch_items=items_list(wanted),
-        switch_recurring_total=quote.new_recurring.amount,
+        # What the next renewal will charge for the new items (R29's discount lasts).
+        switch_recurring_total=recurring_price(
+            session,
+            enabled,
+            Customer(subscription.email, subscription.country),
+            subscription.currency,
+            [
+                {"sku": ln.sku, "quantity": ln.quantity, "total": ln.recurring.amount}
+                for ln in lines
+            ],
+            now,
+        ).amount,
     )
     record_event(
         session,
