@@ -194,7 +194,6 @@ class PriceList:
                     "unit_price": unit.amount,
                     "total": line.amount,
                     "billing_period_months": product.months_per_charge,
-                    "detail": None,  # every row has every column: one executemany
                 }
             )
         total = price_of(self.enabled, subscription, quantities, self.rates).amount
@@ -325,15 +324,14 @@ def _renew(
         ],
         returning=ORDERS.c.id,
     )
-    _insert(
-        session,
-        LINES,
-        [
-            {**line, "order_id": order_id}
-            for renewal, order_id in zip(renewals, order_ids, strict=True)
-            for line in renewal.priced.lines
-        ],
-    )
+    lines = [
+        {**line, "order_id": order_id}
+        for renewal, order_id in zip(renewals, order_ids, strict=True)
+        for line in renewal.priced.lines
+    ]
+    # Discount lines carry a ``detail``, product lines none: one executemany per shape.
+    _insert(session, LINES, [line for line in lines if "detail" not in line])
+    _insert(session, LINES, [line for line in lines if "detail" in line])
     events = [event for renewal, number in numbered for event in renewal.events(number, now)]
     _insert(session, EVENTS, events)
     return numbers
