@@ -134,13 +134,23 @@ def adjust_rows(
         currency=currency,
         lines=purchase_lines(enabled, rows, currency),
     )
+    listed = Money.of(0, currency)
+    for row in rows:
+        listed = listed + Money.of(row["total"], currency)
     if not purchase.lines:
-        # Nothing a plugin can price (e.g. an operator's fee): the rows' own total.
-        listed = Money.of(0, currency)
-        for row in rows:
-            listed = listed + Money.of(row["total"], currency)
-        return Adjusted.none(listed)
-    return adjust(context.for_customer(customer), enabled, purchase)
+        return Adjusted.none(listed)  # nothing a plugin can price: the rows' own total
+    adjusted = adjust(context.for_customer(customer), enabled, purchase)
+    # Rows that are no product on sale any more still count, at their own total.
+    priced = adjusted.total - sum_of(purchase.lines, currency)
+    lasting = adjusted.recurring - sum_of(purchase.lines, currency)
+    return replace(adjusted, total=listed + priced, recurring=listed + lasting)
+
+
+def sum_of(lines: Iterable[PurchaseLine], currency: str) -> Money:
+    total = Money.of(0, currency)
+    for line in lines:
+        total = total + line.total
+    return total
 
 
 def recurring_price(
