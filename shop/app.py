@@ -37,7 +37,7 @@ from litestar.template import TemplateConfig
 
 from shop.clock import Clock
 from shop.db import make_engine
-from shop.orders.line_text import line_text, payment_label
+from shop.orders.line_text import adjustment_text, line_text, payment_label
 from shop.plugins.context import HookContext
 from shop.plugins.dispatch import tell_plugins
 from shop.plugins.manager import Plugins, get_plugin_manager
@@ -114,6 +114,11 @@ def _line_text(context: Context, line: Any) -> str:
 
 
 @pass_context
+def _adjustment_text(context: Context, adjustment: Any) -> str:
+    return adjustment_text(adjustment.label, adjustment.params, context["t"])
+
+
+@pass_context
 def _payment_label(context: Context, payment: Any) -> str:
     return payment_label(payment, context["t"], context.get("payment_methods"))
 
@@ -187,7 +192,9 @@ def template_environment(
     # Translations are per request: the callables read the request's translator.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     # One wording of order lines and payments on pages and in mails (the PDF calls the same).
-    env.globals.update(line_text=_line_text, payment_label=_payment_label)
+    env.globals.update(
+        line_text=_line_text, payment_label=_payment_label, adjustment_text=_adjustment_text
+    )
     return env
 
 

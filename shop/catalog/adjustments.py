@@ -53,3 +53,6 @@ class Adjustment:
     label: str
     amount: Money
     params: Mapping[str, str] = field(default_factory=dict)
+    # For this purchase only: a subscription's recurring price does not keep it (R28's
+    # promotion is for the first term); a lasting one (R29's academic discount) it keeps.
+    once: bool = False

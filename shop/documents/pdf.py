@@ -71,6 +71,7 @@ class DocumentLine:
     unit_price: Money
     total: Money
     period: str = ""  # already translated, e.g. "per year"
+    discount: bool = False  # a price adjustment (R28, R29): shown without quantity and unit
 
 
 @dataclass(frozen=True)
@@ -247,13 +248,15 @@ def _lines_table(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
         + [Paragraph(_text(h), s["right_bold"]) for h in head[1:]]
     ]
     for line in doc.lines:
-        unit = [Paragraph(_text(t.money(line.unit_price)), s["amount"])]
+        unit: list[Any] = []
+        if not line.discount:
+            unit.append(Paragraph(_text(t.money(line.unit_price)), s["amount"]))
         if line.period:
             unit.append(Paragraph(_text(line.period), s["small_right"]))
         rows.append(
             [
                 Paragraph(_text(line.description), s["body"]),
-                Paragraph(str(line.quantity), s["right"]),
+                Paragraph("" if line.discount else str(line.quantity), s["right"]),
                 unit,
                 Paragraph(_text(t.money(line.total)), s["amount"]),
             ]

@@ -13,18 +13,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from shop.catalog.adjustments import PurchaseKind
 from shop.catalog.products import N_
 from shop.errors import ShopError
 from shop.licences.maintenance_orders import yearly_maintenance_price
 from shop.licences.models import Licence
 from shop.money import Money
+from shop.orders.adjustment_lines import is_adjustment, product_lines
 from shop.orders.checkout import QUOTE_VALIDITY
 from shop.orders.follow_up import licence_basis
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderLine
+from shop.orders.pipeline import adjust_rows, context_for
 from shop.orders.review import awaiting_review
+from shop.plugins.context import Customer
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.maintenance import MAINTENANCE_MONTHS, latest_maintenance_end
 from shop.subscriptions.terms import add_months
@@ -110,7 +114,7 @@ def decide_review(
         cancel_order(session, order, now)
     else:
         if aligned_to is not None:
-            _align(session, enabled, order, aligned_to, today)
+            _align(session, enabled, order, aligned_to, today, now)
         order.valid_until = now + QUOTE_VALIDITY  # R7: 30 days to pay it from now
     order.reviewed_at, order.reviewed_by = now, operator[:100]
     session.add(order)
@@ -119,7 +123,12 @@ def decide_review(
 
 
 def _align(
-    session: Session, enabled: EnabledPlugins, order: Order, aligned_to: date, today: date
+    session: Session,
+    enabled: EnabledPlugins,
+    order: Order,
+    aligned_to: date,
+    today: date,
+    now: datetime,
 ) -> None:
     licence = session.get(Licence, order.licence_id) if order.licence_id else None
     if licence is None or licence.paid_until is None:
@@ -135,12 +144,32 @@ def _align(
             expected=order.currency,
             currency=total.currency,
         )
-    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
-    for line in lines:  # a maintenance quote has its one line
+    lines = session.exec(
+        select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.position))
+    ).all()
+    product = product_lines(lines)
+    for line in product:  # a maintenance quote has its one line
         line.name, line.quantity = ALIGNED_LINE, 1
         line.unit_price = line.total = total.amount
         session.add(line)
-    order.total = total.amount
+    # Priced anew, so through the pricing pipeline again (R28, R29): its discounts anew.
+    for line in lines:
+        if is_adjustment(line):
+            session.delete(line)
+    adjusted = adjust_rows(
+        context_for(enabled, session, now, None),
+        enabled,
+        PurchaseKind.MAINTENANCE,
+        Customer(order.email, order.country, order.name),
+        order.currency,
+        [
+            {"sku": line.sku, "quantity": 1, "total": total.amount, "of": licence.product}
+            for line in product
+        ],
+    )
+    for position, row in enumerate(adjusted.lines, start=len(product)):
+        session.add(OrderLine(order_id=order.id, position=position, **row))  # type: ignore[arg-type]
+    order.total = adjusted.total.amount
     order.maintenance_until = aligned_to
     # Now priced from this end to the aligned date, not by years (R27): paid later, it
     # applies only while the licence's maintenance still ends where it did.

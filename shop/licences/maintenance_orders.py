@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from shop.catalog.adjustments import PurchaseKind
 from shop.catalog.pricing import NotSold, unit_price
 from shop.catalog.products import N_, Kind, Product
 from shop.catalog.rates import current_rates
@@ -23,6 +24,8 @@ from shop.orders.follow_up import (
     open_follow_up,
 )
 from shop.orders.models import Order, OrderKind, OrderStatus
+from shop.orders.pipeline import adjust_rows, context_for, with_rows
+from shop.plugins.context import Customer
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.maintenance import (
     MaintenanceTooFarAhead,
@@ -70,6 +73,8 @@ def _price(enabled: EnabledPlugins, session: Session, product: Product, first: O
 
 def _order(
     session: Session,
+    enabled: EnabledPlugins,
+    of: str,
     followed: Order,
     licence: Licence,
     kind: OrderKind,
@@ -82,23 +87,35 @@ def _order(
     status: OrderStatus = OrderStatus.PENDING,
     **fields: Any,
 ) -> Order:
-    line = {
-        "sku": sku,
-        "name": name,
-        "kind": "maintenance",
-        "quantity": quantity,
-        "unit_price": total.amount / quantity,
-        "total": total.amount,
-    }
+    rows = [
+        {
+            "sku": sku,
+            "name": name,
+            "kind": "maintenance",
+            "quantity": quantity,
+            "unit_price": total.amount / quantity,
+            "total": total.amount,
+            "of": of,
+        }
+    ]
+    # Through the pricing pipeline like every priced purchase (R28, R29).
+    adjusted = adjust_rows(
+        context_for(enabled, session, now, None),
+        enabled,
+        PurchaseKind.MAINTENANCE,
+        Customer(licence.email, followed.country, followed.name),
+        total.currency,
+        rows,
+    )
     return open_follow_up(
         session,
         party={**billing_party(followed), "currency": total.currency},
         basis=basis,
-        lines=[line],
+        lines=with_rows(rows, adjusted),
         status=status,
         kind=kind,
         email=licence.email,
-        total=total.amount,
+        total=adjusted.total.amount,
         licence_id=licence.id,
         created_at=now,
         expires_at=now + UNPAID_LIFETIME,  # released like any unpaid order (R1)
@@ -142,6 +159,8 @@ def order_maintenance(
         review = f"co-terming requested with licence {coterm_with}"
     order = _order(
         session,
+        enabled,
+        product.sku,
         first,
         licence,
         OrderKind.RENEWAL,
@@ -189,6 +208,8 @@ def order_tier_upgrade(
     difference = _price(enabled, session, target, first) - _price(enabled, session, current, first)
     return _order(
         session,
+        enabled,
+        target.sku,
         first,
         licence,
         OrderKind.SWITCH,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shop.catalog.adjustments import Adjustment
 from shop.catalog.currencies import Currency
 from shop.catalog.pricing import ExchangeRate, NotSold, unit_price
 from shop.catalog.products import N_, Kind, Product, ProductLine
@@ -37,8 +38,17 @@ class PricedCart:
     line: ProductLine
     main: Product
     items: tuple[PricedItem, ...]
-    total: Money
+    total: Money  # what the buyer pays: the items plus the adjustments
     rate: ExchangeRate | None
+    adjustments: tuple[Adjustment, ...] = ()  # from the pricing pipeline (R28, R29)
+
+    @property
+    def subtotal(self) -> Money:
+        """The items at list price, before adjustments."""
+        total = Money.of(0, self.total.currency)
+        for item in self.items:
+            total = total + item.total
+        return total
 
     @property
     def quantities(self) -> dict[str, int]:

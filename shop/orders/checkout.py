@@ -15,12 +15,15 @@ from shop.catalog.service import parse_country, resolve_currency
 from shop.errors import ShopError
 from shop.licences.models import check_email, normalise_email
 from shop.licences.service import reserve_for_order
-from shop.orders.cart import CartItem, PricedCart, price_items
+from shop.orders.adjustment_lines import adjustment_line
+from shop.orders.cart import CartItem, PricedCart
 from shop.orders.fulfilment import ensure_subscription
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from shop.orders.numbers import open_order
 from shop.orders.payments import order_lines
+from shop.orders.pipeline import price_cart
 from shop.payments.methods import PaymentMethod
+from shop.plugins.context import Customer
 from shop.plugins.event_data import emit_order
 from shop.plugins.manager import EnabledPlugins, Plugins
 
@@ -166,12 +169,22 @@ def place_order(
     """Store a quote or a pay-now order; a pay-now order reserves the e-mail's licence."""
     currency = resolve_currency(enabled, plugins.currency_codes, request.currency, request.country)
     method = choose_method(enabled, plugins, request.payment_method, currency.code)
-    cart = price_items(request.items, enabled, currency, request.country, current_rates(session))
+    email = normalise_email(request.email)
+    cart = price_cart(
+        session,
+        enabled,
+        request.items,
+        currency,
+        request.country,
+        current_rates(session),
+        now,
+        Customer(email, request.country, request.name),
+    )
     order = open_order(
         session,
         status=OrderStatus.QUOTE if request.quote else OrderStatus.PENDING,
         kind=OrderKind.NEW,
-        email=normalise_email(request.email),
+        email=email,
         name=request.name,
         organisation=request.organisation,
         country=request.country,
@@ -214,4 +227,7 @@ def add_lines(session: Session, order: Order, cart: PricedCart) -> None:
                 billing_period_months=item.product.months_per_charge,
             )
         )
+    # The pricing pipeline's discounts, each its own line after the products (R28, R29).
+    for position, adjustment in enumerate(cart.adjustments, start=len(cart.items)):
+        session.add(OrderLine(order_id=order.id, position=position, **adjustment_line(adjustment)))
     session.flush()

@@ -16,6 +16,7 @@ from shop.documents.pdf import DocumentLine, OrderDocument, Party, render_pdf
 from shop.i18n import Translator
 from shop.mail import Attachment, Documents, OutboxMessage
 from shop.money import Money
+from shop.orders.adjustment_lines import is_adjustment
 from shop.orders.line_text import line_text, payment_label
 from shop.orders.models import Order, OrderStatus
 from shop.orders.numbers import invoice_reference, quote_reference
@@ -122,6 +123,7 @@ def order_document(
                 unit_price=Money.of(line.unit_price, order.currency),
                 total=Money.of(line.total, order.currency),
                 period=t.period(line.billing_period_months),
+                discount=is_adjustment(line),
             )
             for line in order_lines(session, order)
         ),

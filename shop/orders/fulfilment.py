@@ -23,9 +23,12 @@ from shop.catalog.products import N_, Kind
 from shop.errors import ShopError
 from shop.licences.models import Licence, LicenceStatus
 from shop.licences.service import activate
+from shop.orders.adjustment_lines import product_lines, recurring_amount
 from shop.orders.attention import flag
 from shop.orders.follow_up import basis_day
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
+from shop.orders.pipeline import recurring_price
+from shop.plugins.context import Customer
 from shop.plugins.event_data import emit_licence, emit_order, emit_subscription
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
@@ -53,8 +56,8 @@ def not_payable() -> ShopError:
 
 
 def main_line(lines: list[OrderLine]) -> OrderLine:
-    """The product line of a first order (the one that is not an add-on)."""
-    main = next((line for line in lines if line.kind != Kind.ADDON), None)
+    """The product line of a first order (the one that is not an add-on nor a discount)."""
+    main = next((line for line in product_lines(lines) if line.kind != Kind.ADDON), None)
     if main is None:
         raise not_payable()
     return main
@@ -77,9 +80,10 @@ def ensure_subscription(
         locale=order.locale,
         payment_method=order.payment_method,
         status=SubscriptionStatus.PENDING,
-        items=[{"sku": line.sku, "quantity": line.quantity} for line in lines],
+        items=[{"sku": line.sku, "quantity": line.quantity} for line in product_lines(lines)],
         currency=order.currency,
-        recurring_total=order.total,
+        # Without a first-term promotion: the renewal is at the full price (R28).
+        recurring_total=recurring_amount(order.total, lines),
         billing_period_months=main.billing_period_months,
         created_at=now,
         updated_at=now,
@@ -209,11 +213,20 @@ def _apply_first_order(
 ) -> None:
     """The licence goes active; a subscription starts its first term (R5, R22, R23)."""
     main = main_line(lines)
-    quantities = {line.sku: line.quantity for line in lines}
+    quantities = {line.sku: line.quantity for line in product_lines(lines)}
     product = enabled.products.get(main.sku)
     support = product.support.name if product and product.support else None
     if main.billing_period_months:
         subscription = ensure_subscription(session, order, lines, now)
+        # From the second term on: the renewal's price, without a first-term promotion.
+        subscription.recurring_total = recurring_price(
+            session,
+            enabled,
+            Customer(order.email, order.country, order.name),
+            order.currency,
+            product_lines(lines),
+            now,
+        ).amount
         start, end = first_term(today, main.billing_period_months)
         subscription.anchor, subscription.term_start, subscription.term_end = start, start, end
         set_status(

@@ -13,9 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from babel.numbers import format_decimal
+
 from shop.catalog.products import N_
 from shop.i18n import Translator
 from shop.money import Money
+from shop.orders.adjustment_lines import ADJUSTMENT_DETAIL
 
 if TYPE_CHECKING:
     from shop.payments.methods import PaymentMethod
@@ -86,11 +89,27 @@ def explain_setup_fee(detail: Mapping[str, Any], currency: str, t: Translator) -
     )
 
 
+def _shown(value: Any, t: Translator) -> Any:
+    """A number among a label's parameters in the reader's locale ("12,5" in de)."""
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return value
+    return format_decimal(number, locale=t.locale) if number.is_finite() else value
+
+
+def adjustment_text(label: str, params: Mapping[str, Any], t: Translator) -> str:
+    """A price adjustment's label translated with its parameters: "Aktion −20 %"."""
+    return t.gettext(label, **{key: _shown(value, t) for key, value in params.items()})
+
+
 def line_text(line: Any, currency: str, t: Translator) -> str:
     """An order line's description: its translated name, and what it stands for when the
-    line says so (a setup fee's period and fraction)."""
-    name = t.gettext(line.name)
+    line says so (a setup fee's period and fraction, a discount's percentage)."""
     detail = getattr(line, "detail", None)
+    if isinstance(detail, Mapping) and detail.get("kind") == ADJUSTMENT_DETAIL:
+        return adjustment_text(line.name, detail.get("params") or {}, t)
+    name = t.gettext(line.name)
     if isinstance(detail, Mapping) and detail.get("kind") == SETUP_FEE_DETAIL:
         return f"{name}: {explain_setup_fee(detail, currency, t)}"
     return name

@@ -19,11 +19,13 @@ from typing import Any, cast
 
 import pluggy
 
+from shop.catalog.adjustments import Adjustment, Purchase
 from shop.catalog.currencies import Currency
 from shop.catalog.products import Product, ProductLine
 from shop.payments.methods import PaymentMethod
 from shop.plugins import hookspecs
 from shop.plugins import settings as plugin_settings
+from shop.plugins.context import HookContext
 from shop.plugins.folders import folders
 from shop.plugins.settings import Setting
 from shop.settings import Settings
@@ -236,6 +238,27 @@ class EnabledPlugins:
         called one by one where one plugin's failure must not keep the others from theirs."""
         caller = self._pm.subset_hook_caller(hook, remove_plugins=self._remove)
         return list(reversed(caller.get_hookimpls()))
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this view was built with (the defaults when none were given)."""
+        return self._settings if self._settings is not None else Settings()
+
+    @cached_property
+    def _adjusters(self) -> Any:
+        return self._pm.subset_hook_caller("shop_price_adjustments", remove_plugins=self._remove)
+
+    @cached_property
+    def adjusts_prices(self) -> bool:
+        """Whether any enabled plugin adjusts prices (``shop_price_adjustments``)."""
+        return bool(self._adjusters.get_hookimpls())
+
+    def price_adjustments(self, context: HookContext, purchase: Purchase) -> list[Adjustment]:
+        """Every enabled plugin's adjustments of ``purchase``, in registration order."""
+        if not self.adjusts_prices:
+            return []
+        results = self._adjusters(context=context, purchase=purchase)
+        return [item for result in reversed(results) for item in result or ()]
 
     @cached_property
     def currencies(self) -> dict[str, Currency]:

@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, func, insert, literal, text, tuple_, updat
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from shop.catalog.adjustments import PurchaseKind
 from shop.catalog.pricing import ExchangeRate
 from shop.catalog.rates import current_rates
 from shop.jobs.retry import BusyRetry
@@ -47,6 +48,8 @@ from shop.orders.models import (
 )
 from shop.orders.notifications import RENEWAL_INVOICE
 from shop.orders.numbers import INVOICE_NUMBERS, next_numbers
+from shop.orders.pipeline import adjust_rows, context_for
+from shop.plugins.context import Customer
 from shop.plugins.event_data import money, subscription_data
 from shop.plugins.events import emit_many
 from shop.plugins.manager import EnabledPlugins
@@ -132,25 +135,50 @@ def count_due(session: Session, today: date) -> int:
 
 @dataclass(frozen=True)
 class Priced:
-    """A renewal's total and its order lines (the ``order_line`` columns but the order's)."""
+    """A renewal's total and its order lines (the ``order_line`` columns but the order's);
+    ``recurring``: the total without adjustments for this renewal only."""
 
     total: Decimal
     lines: tuple[dict[str, Any], ...]
+    recurring: Decimal | None = None
 
 
 class PriceList:
     """Current prices (R21) for one batch: each distinct set of items is priced once per
-    currency and country, through the enabled plugins and today's exchange rates."""
+    currency and country, through the enabled plugins and today's exchange rates; then
+    each subscriber's adjustments (the pricing pipeline: an academic discount, R29)."""
 
-    def __init__(self, enabled: EnabledPlugins, rates: dict[str, ExchangeRate]) -> None:
+    def __init__(
+        self,
+        enabled: EnabledPlugins,
+        rates: dict[str, ExchangeRate],
+        session: Session | None = None,
+        now: datetime | None = None,
+    ) -> None:
         self.enabled, self.rates = enabled, rates
+        self.context = context_for(enabled, session, now, None) if session and now else None
         self._known: dict[tuple[Any, ...], Priced] = {}
 
     def of(self, subscription: Subscription, quantities: dict[str, int]) -> Priced:
         key = (tuple(quantities.items()), subscription.currency, subscription.country)
         if (known := self._known.get(key)) is None:
             known = self._known[key] = self._price(subscription, quantities)
-        return known
+        if self.context is None or not self.enabled.adjusts_prices:
+            return known
+        adjusted = adjust_rows(
+            self.context,
+            self.enabled,
+            PurchaseKind.RENEWAL,
+            Customer(subscription.email, subscription.country),
+            subscription.currency,
+            known.lines,
+        )
+        if not adjusted.lines:
+            return known
+        extra = tuple(
+            {**line, "position": len(known.lines) + i} for i, line in enumerate(adjusted.lines)
+        )
+        return Priced(adjusted.total.amount, known.lines + extra, adjusted.recurring.amount)
 
     def _price(self, subscription: Subscription, quantities: dict[str, int]) -> Priced:
         lines = []
@@ -190,7 +218,8 @@ def renew_batch(
     ending = [s for s in claimed if s.status == SubscriptionStatus.PENDING_CANCEL]
     renewing = [s for s in claimed if s.status != SubscriptionStatus.PENDING_CANCEL]
     _end_cancelled(session, ending, now)
-    numbers = _renew(session, PriceList(enabled, current_rates(session)), renewing, now)
+    prices = PriceList(enabled, current_rates(session), session, now)
+    numbers = _renew(session, prices, renewing, now)
     last = claimed[-1]
     return Batch(len(claimed), (last.term_end, last.id), len(renewing), len(ending), numbers)
 
@@ -242,7 +271,9 @@ class Renewal:
         """The subscription's new state: on hold until the renewal is paid."""
         change: dict[str, Any] = {
             "status": SubscriptionStatus.ON_HOLD,
-            "recurring_total": self.priced.total,
+            "recurring_total": self.priced.recurring
+            if self.priced.recurring is not None
+            else self.priced.total,
             "on_hold_since": now,
             "updated_at": now,
         }
@@ -308,15 +339,14 @@ def _renew(
         ],
         returning=ORDERS.c.id,
     )
-    _insert(
-        session,
-        LINES,
-        [
-            {**line, "order_id": order_id}
-            for renewal, order_id in zip(renewals, order_ids, strict=True)
-            for line in renewal.priced.lines
-        ],
-    )
+    lines = [
+        {**line, "order_id": order_id}
+        for renewal, order_id in zip(renewals, order_ids, strict=True)
+        for line in renewal.priced.lines
+    ]
+    # Discount lines carry a ``detail``, product lines none: one executemany per shape.
+    _insert(session, LINES, [line for line in lines if "detail" not in line])
+    _insert(session, LINES, [line for line in lines if "detail" in line])
     events = [event for renewal, number in numbered for event in renewal.events(number, now)]
     _insert(session, EVENTS, events)
     emit_many(session, (renewal.told(number) for renewal, number in numbered), now)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from shop.catalog.adjustments import PurchaseKind
 from shop.catalog.pricing import ExchangeRate, NotSold, unit_price
 from shop.catalog.products import N_, Kind, Product
 from shop.catalog.rates import current_rates
@@ -28,6 +29,8 @@ from shop.orders.follow_up import (
 from shop.orders.lifecycle import cancel_order
 from shop.orders.line_text import setup_fee_detail
 from shop.orders.models import Order, OrderKind, OrderStatus
+from shop.orders.pipeline import adjust_rows, context_for, recurring_price, with_rows
+from shop.plugins.context import Customer
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionStatus
@@ -449,6 +452,27 @@ def request_switch(
             )
         session.add(subscription)
         return outcome(applied=True, superseded=superseded)
+    fee = [
+        {
+            "sku": "setup-fee",
+            "name": SETUP_FEE,
+            "kind": "fee",
+            "quantity": 1,
+            "unit_price": quote.setup_fee.amount,
+            "total": quote.setup_fee.amount,
+            "detail": _fee_detail(enabled, current, wanted, quote, term_end),
+            "of": next(iter(wanted)),  # the fee is for the subscription's product
+        }
+    ]
+    # Through the pricing pipeline like every priced purchase (an academic discount, R29).
+    adjusted = adjust_rows(
+        context_for(enabled, session, now, None),
+        enabled,
+        PurchaseKind.SWITCH,
+        Customer(subscription.email, subscription.country),
+        subscription.currency,
+        fee,
+    )
     order = open_follow_up(
         session,
         party=subscription_party(
@@ -460,35 +484,36 @@ def request_switch(
             term_end=term_end,
             items=subscription.items,
         ),
-        lines=[
-            {
-                "sku": "setup-fee",
-                "name": SETUP_FEE,
-                "kind": "fee",
-                "quantity": 1,
-                "unit_price": quote.setup_fee.amount,
-                "total": quote.setup_fee.amount,
-                "detail": _fee_detail(enabled, current, wanted, quote, term_end),
-            }
-        ],
+        lines=with_rows(fee, adjusted),
         status=OrderStatus.PENDING,
         kind=OrderKind.SWITCH,
         email=subscription.email,
-        total=quote.setup_fee.amount,
+        total=adjusted.total.amount,
         licence_id=subscription.licence_id,
         subscription_id=subscription.id,
         created_at=now,
         # Never payable once the term it prices is over (R19).
         expires_at=term_end_expiry(term_end, now, settings.timezone),
         switch_items=items_list(wanted),
-        switch_recurring_total=quote.new_recurring.amount,
+        # What the next renewal will charge for the new items (R29's discount lasts).
+        switch_recurring_total=recurring_price(
+            session,
+            enabled,
+            Customer(subscription.email, subscription.country),
+            subscription.currency,
+            [
+                {"sku": ln.sku, "quantity": ln.quantity, "total": ln.recurring.amount}
+                for ln in lines
+            ],
+            now,
+        ).amount,
     )
     record_event(
         session,
         subscription,
         actor,
         subscription.status,
-        f"upgrade ordered: order {order.number}, setup fee {quote.setup_fee.amount}",
+        f"upgrade ordered: order {order.number}, setup fee {adjusted.total.amount}",
         now,
     )
     session.flush()

@@ -14,11 +14,11 @@ from shop.catalog.products import N_, Kind
 from shop.catalog.rates import current_rates
 from shop.errors import ShopError
 from shop.i18n import Translator
-from shop.licences.models import Licence
+from shop.licences.models import EMAIL, Licence, normalise_email
 from shop.licences.service import start_trial
 from shop.money import Money
 from shop.orders.attention import REASONS
-from shop.orders.cart import CartItem, PricedCart, price_items
+from shop.orders.cart import CartItem, PricedCart
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
@@ -26,10 +26,12 @@ from shop.orders.notifications import notify
 from shop.orders.numbers import invoice_reference, quote_reference
 from shop.orders.payment_choice import change_payment_method
 from shop.orders.payments import expired_refusal, order_lines, outstanding, payments_of
+from shop.orders.pipeline import price_cart
 from shop.orders.review import awaiting_review
 from shop.payments.closing import close_after_cancel
 from shop.payments.methods import failure_reason
 from shop.payments.opening import open_payment
+from shop.plugins.context import Customer
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
 from shop.web.api.orders import applied, order_by_token
@@ -65,14 +67,31 @@ def _quantity(raw: str | None) -> int:
 
 
 def _price_cart(
-    request: Request[Any, Any, Any], db: Session, shop: Shop, enabled: EnabledPlugins, t: Translator
+    request: Request[Any, Any, Any],
+    db: Session,
+    shop: Shop,
+    enabled: EnabledPlugins,
+    t: Translator,
+    email: str | None = None,
 ) -> tuple[Any, PricedCart | None, str | None]:
+    """The cart through the pricing pipeline; its discounts for anyone (a promotion) until
+    the buyer's ``email`` is known, then theirs too (an academic discount, R29)."""
     choice = buyer_choice(request, shop, enabled, t)
     items = cart_items(session_cart(request))
     if not items:
         return choice, None, None
+    customer = Customer(normalise_email(email), choice.country) if email else None
     try:
-        priced = price_items(items, enabled, choice.currency, choice.country, current_rates(db))
+        priced = price_cart(
+            db,
+            enabled,
+            items,
+            choice.currency,
+            choice.country,
+            current_rates(db),
+            shop.clock.now(),
+            customer,
+        )
     except ShopError as error:
         return choice, None, t.gettext(error.detail, **error.params)
     return choice, priced, None
@@ -154,7 +173,9 @@ def _checkout_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Template:
-    choice, priced, problem = _price_cart(request, db, shop, enabled, t)
+    email = form.get("email", "").strip()
+    known = email if email and "email" not in errors and EMAIL.match(email) else None
+    choice, priced, problem = _price_cart(request, db, shop, enabled, t, known)
     methods = [m for m in enabled.payment_methods.values() if m.accepts(choice.currency.code)]
     page = render_page(
         "pages/checkout.html",

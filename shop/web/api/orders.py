@@ -19,11 +19,12 @@ from shop.licences.keys import PUBLIC_KEY_PATH, public_key_document
 from shop.licences.models import Licence
 from shop.licences.service import start_trial
 from shop.money import Money
+from shop.orders.adjustment_lines import is_adjustment
 from shop.orders.attention import NOTHING_APPLIED, needs_action_json
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.documents import document_filename, order_document
 from shop.orders.lifecycle import cancel_order
-from shop.orders.line_text import payment_label
+from shop.orders.line_text import line_text, payment_label
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payment_choice import change_payment_method
@@ -91,7 +92,10 @@ def order_json(
         "lines": [
             {
                 "sku": line.sku,
-                "name": t.gettext(line.name),
+                # A discount's name is its label with its percentage (R28, R29).
+                "name": line_text(line, order.currency, t)
+                if is_adjustment(line)
+                else t.gettext(line.name),
                 "kind": line.kind,
                 "quantity": line.quantity,
                 "unit_price": money(line.unit_price, order.currency),

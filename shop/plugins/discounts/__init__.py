@@ -1,0 +1,41 @@
+"""Promotions and academic discounts (R28, R29), as discount lines on every priced purchase.
+
+A built-in plugin like any other: its tables (``models``) with their own migrations
+(``migrations/``), its rules as pure functions (``rules``), the operator's API
+(``api``: ``/api/v1/admin/promotions``, ``/api/v1/admin/customers/{email}``) and the one
+pricing hook. Disabled, no discount applies anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shop.catalog.adjustments import Adjustment, Purchase
+from shop.plugins.context import HookContext
+from shop.plugins.discounts.models import AcademicCustomer, Promotion
+from shop.plugins.discounts.rules import discounts, running_promotion
+from shop.plugins.discounts.service import pricing_view
+from shop.plugins.hookspecs import hookimpl
+
+__all__ = ["AcademicCustomer", "Promotion"]
+
+
+@hookimpl
+def shop_price_adjustments(context: HookContext, purchase: Purchase) -> list[Adjustment]:
+    """The running promotion's and the academic discount of ``purchase`` (R28, R29)."""
+    if context.session is None:
+        return []  # nothing to read the promotions from
+    now = context.moment()
+    promotions, academic = pricing_view(context.session, now)
+    return discounts(
+        purchase,
+        running_promotion(promotions, now),
+        bool(purchase.email) and purchase.email in academic,
+    )
+
+
+@hookimpl
+def shop_routes() -> list[Any]:
+    from shop.plugins.discounts.api import discounts_router
+
+    return [discounts_router]
