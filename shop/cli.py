@@ -352,8 +352,11 @@ def jobs_run() -> None:
         )
     # Then each enabled plugin's own due work (shop_jobs), e.g. outgoing webhooks.
     jobs = JobContext(engine=engine, settings=settings, clock=clock, now=now, retry=retry)
-    for line in run_plugin_jobs(enabled_now(), jobs):
-        click.echo(line)
+    try:
+        for line in run_plugin_jobs(enabled_now(), jobs):
+            click.echo(line)
+    except StillBusy as exc:
+        raise click.ClickException(f"{exc}; run `shop jobs run` again.") from None
     seconds = time.monotonic() - started
     rate = report.renewed / seconds if seconds > 0 else 0.0
     click.echo(f"Done in {seconds:.1f} s ({rate:,.0f} renewals/s overall).")

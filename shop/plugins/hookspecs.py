@@ -101,6 +101,10 @@ def shop_event(context: HookContext, event: Event) -> None:
 
 @hookspec
 def shop_jobs(context: JobContext) -> str | None:
-    """Return a line for the report of ``shop jobs run``, after doing this plugin's due
-    work there."""
+    """Return a line for the report of ``shop jobs run`` (or None), having done this
+    plugin's due work there.
+
+    Called after the shop's own steps (renewals, charges, expiries, mail), for each
+    enabled plugin in turn; one that raises is reported and the others still run. Keep
+    transactions short (``context.retry``) and hold none during slow calls."""
     raise NotImplementedError

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-import httpx
 from sqlalchemy import exists, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -196,6 +195,8 @@ def claim_due(
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST and return the status; redirects are not followed (the endpoint is the URL)."""
+    import httpx  # here: every `shop` command imports the plugins, few of them send
+
     response = httpx.post(url, content=body, headers=headers, timeout=timeout)
     return response.status_code
 
@@ -208,6 +209,8 @@ def send(attempt: Attempt, unix_now: int, post: Post = http_post) -> tuple[int |
         HEADER: header(attempt.secret, unix_now, attempt.body),
         EVENT_ID_HEADER: attempt.event_id,
     }
+    import httpx
+
     try:
         return post(attempt.url, attempt.body, headers, TIMEOUT), None
     except (httpx.HTTPError, OSError, ValueError) as error:
