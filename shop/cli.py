@@ -143,6 +143,10 @@ def serve(host: str, port: int, workers: int | None, access_log: bool, test_paym
         "shop.app:create_app",
         factory=True,
         workers=workers,
+        # A worker imports and builds the whole app before it answers uvicorn's health
+        # check; on a loaded machine that takes longer than uvicorn's 5 s, and it would kill
+        # and restart workers in a loop.
+        timeout_worker_healthcheck=60,
         host=host,
         port=port,
         log_level="info",
