@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import SIGNING_KEY
 from litestar.testing import TestClient
 from live import SHOP, ShopProcess, environment_of, running_shop
 from sqlmodel import select
@@ -32,6 +31,7 @@ from shop.licences.keys import (
     Grant,
     InvalidLicenceKey,
     derived_test_key,
+    generate_signing_key_b64,
     is_test_key,
     load_signing_key,
     public_key_pem,
@@ -100,10 +100,11 @@ def test_a_trial_started_in_test_mode_gets_a_test_key(seeded: Settings) -> None:
 
 
 def test_cli_verify_calls_a_test_key_a_test_key_and_exits_1(tmp_path: Path) -> None:
-    settings = Settings(licence_signing_key=SIGNING_KEY, payments_test_mode=True)
+    signing_key = generate_signing_key_b64()
+    settings = Settings(licence_signing_key=signing_key, payments_test_mode=True)
     key = sign_licence_grant(GRANT, settings)
     runner = CliRunner()
-    env = {"SHOP_LICENCE_SIGNING_KEY": SIGNING_KEY}
+    env = {"SHOP_LICENCE_SIGNING_KEY": signing_key}
 
     result = runner.invoke(main, ["licence", "verify", key], env=env)
     assert result.exit_code == 1
