@@ -373,7 +373,10 @@ def test_the_real_shop_command_upgrades_enables_and_sells_in_chf_on_invoice(
         )
         assert placed.status_code == 201, placed.text
         order = placed.json()["order"]
-        assert order["total"] == {"amount": "740.00", "currency": "CHF"}
+        # Two seats at 370.00, less the plugin's early bird (10 % two months ahead), named
+        # in the buyer's language from the plugin's own catalog.
+        assert order["total"] == {"amount": "666.00", "currency": "CHF"}
+        assert any(line["name"].startswith("Vroegboekkorting") for line in order["lines"])
         assert "binnen 20 dagen" in order["payment"]["instructions"][0]
         page = httpx.get(f"{running.url}/nl/training")
         assert page.status_code == 200 and "Bern" in page.text and "2 juni 2025" in page.text

@@ -24,7 +24,7 @@ from sqlalchemy import JSON, Column, inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel
 
-from shop.db import make_engine, session_scope
+from shop.db import make_engine, reader, session_scope
 from shop.settings import Settings
 
 ROW = 1  # one row: the database is in test mode or not
@@ -105,10 +105,14 @@ def stored(database_url: str) -> ActiveTestMode | None:
     if local and not Path(str(url.database)).exists():
         return None
     engine = make_engine(database_url)
+    # Only read: on SQLite a deferred BEGIN, so a runner starting while another holds the
+    # write lock reads beside it instead of failing before its retries begin.
+    readonly = reader(engine)
     try:
-        if not inspect(engine).has_table(PaymentsTestMode.__tablename__):
-            return None
-        with session_scope(engine) as session:
+        with readonly.connect() as connection:
+            if not inspect(connection).has_table(PaymentsTestMode.__tablename__):
+                return None
+        with session_scope(readonly) as session:
             return read(session)
     finally:
         engine.dispose()

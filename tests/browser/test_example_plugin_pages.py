@@ -86,10 +86,12 @@ def test_a_swiss_buyer_books_the_course_in_chf_on_invoice_in_german(
     assert number is not None
     instructions = normalise(page.inner_text("#instructions"))
     assert (
-        "Sie erhalten eine Rechnung über 370,00 CHF. Bitte zahlen Sie sie innerhalb von "
+        "Sie erhalten eine Rechnung über 333,00 CHF. Bitte zahlen Sie sie innerhalb von "
         f"30 Tagen mit dem Verwendungszweck {number.group(1)}."
     ) in instructions
     assert "Ihr Schulungsplatz ist bestätigt, sobald die Rechnung bezahlt ist." in instructions
+    # The course is two months ahead: the plugin's early bird is its own German line.
+    assert "Frühbucherrabatt" in page.inner_text("main")
 
 
 def test_its_page_is_dutch_on_the_dutch_shop(page: Page, live_server: str) -> None:
