@@ -82,6 +82,7 @@ from shop.web.hostile_input import refuse_hostile_input
 from shop.web.pages import catalog, home, product_page
 from shop.web.payment_routes import payment_return, receive_webhook
 from shop.web.problems import handle_error
+from shop.web.rate_limits import rate_limit_middleware
 from shop.web.security_headers import PUBLIC, security_headers
 from shop.web.subscription_pages import (
     subscription_cancel,
@@ -359,7 +360,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
                 secure=settings.secure_cookies,
                 httponly=True,
                 samesite="lax",
-            ).middleware
+            ).middleware,
+            *rate_limit_middleware(settings.rate_limits),
         ],
         csrf_config=CSRFConfig(
             secret=_derive(secret, b"csrf").hex(),

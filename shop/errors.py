@@ -41,6 +41,7 @@ TITLES = {
     "invalid_signature": N_("Invalid signature"),
     "provider_unavailable": N_("Payment provider unavailable"),
     "busy": N_("Busy"),
+    "rate_limited": N_("Too many attempts"),
     "idempotency_key_reused": N_("Idempotency-Key already used"),
     "review_pending": N_("Under review"),
     "not_under_review": N_("Not under review"),

@@ -67,6 +67,9 @@ class Settings:
     # licence keys are test keys (``shop.licences.keys``). Set by ``shop serve
     # --test-payments`` and kept in the database (``shop.payments.testmode``).
     payments_test_mode: bool = False
+    # Rate limits on login links, operator login, trials and checkout
+    # (``shop.web.rate_limits``): e.g. "checkout=off, trial=3/hour"; unset: the defaults.
+    rate_limits: str = ""
     # Each plugin's own settings (``shop.plugins.settings``), bound at start by
     # ``Plugins.configure``: plugin name -> setting name -> value.
     plugin_values: Mapping[str, Mapping[str, Any]] = field(
@@ -157,4 +160,5 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_BANK_NAME": ("bank_name", str),
     "SHOP_CHEQUE_PAYEE": ("cheque_payee", str),
     "SHOP_PAYMENTS_TEST_MODE": ("payments_test_mode", _flag),
+    "SHOP_RATE_LIMITS": ("rate_limits", str),
 }

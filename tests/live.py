@@ -22,6 +22,7 @@ from shop.settings import Settings
 
 STARTUP_TIMEOUT = 60.0  # an upper bound only: a loaded machine starts slowly
 SHOP = Path(sys.executable).parent / "shop"
+CROWD_RATE_LIMITS = "checkout=off, trial=off"
 
 
 def bound_socket() -> socket.socket:
@@ -132,6 +133,9 @@ def running_shop(settings: Settings, *args: str, **env: str) -> Iterator[ShopPro
     port = free_port()
     command = [str(SHOP), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     url = f"http://127.0.0.1:{port}"
+    # These tests are crowds from one address: checkout and trial limits would turn them
+    # into 429s (tests/test_rate_limits.py checks the limits themselves).
+    env = {"SHOP_RATE_LIMITS": CROWD_RATE_LIMITS, **env}
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             command, env={**environment_of(settings), **env}, stdout=log, stderr=log

@@ -12,6 +12,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    TooManyRequestsException,
     ValidationException,
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -51,6 +52,12 @@ def _as_shop_error(exc: Exception) -> ShopError:
                 "This form has expired or came from elsewhere. "
                 "Please reload the page and try again."
             ),
+        )
+    if isinstance(exc, TooManyRequestsException):  # shop.web.rate_limits
+        return ShopError(
+            429,
+            "rate_limited",
+            N_("Too many attempts from your address. Please wait a minute and try again."),
         )
     if isinstance(exc, RequestEntityTooLarge):
         return ShopError(
@@ -103,6 +110,10 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
         headers.update(exc.headers)  # Allow: the methods this address takes (RFC 9110)
     if error.status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if isinstance(exc, TooManyRequestsException):
+        # RateLimit-* say how many and until when; Retry-After is what clients read.
+        headers.update(exc.headers or {})
+        headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
     if request.url.path.startswith(JSON_PREFIXES):
         extra: dict[str, Any] = {"code": error.code}
         if error.field:

@@ -38,6 +38,7 @@ from shop.settings import Settings
 from shop.web.api.products import plain
 from shop.web.api.schemas import (
     ORDER_EXAMPLE,
+    RATE_LIMITED,
     LicenceAnswer,
     OrderAnswer,
     OrderRequest,
@@ -167,6 +168,7 @@ def order_by_token(session: Session, token: str) -> Order:
 
 
 ORDER_ERRORS = {
+    **RATE_LIMITED,
     "e409": ("licence_exists",),
     "e422": (
         "currency_not_allowed",
@@ -289,7 +291,9 @@ def change_method(
     sync_to_thread=True,
     status_code=201,
     tags=["orders"],
-    responses=answers(201, LicenceAnswer, e409=("licence_exists",), e422=("no_trial",)),
+    responses=answers(
+        201, LicenceAnswer, e409=("licence_exists",), e422=("no_trial",), **RATE_LIMITED
+    ),
 )
 @transaction
 def create_trial(

@@ -511,7 +511,7 @@ DESCRIPTIONS = {
     409: "The state of the order or subscription does not allow it",
     413: "The body is larger than SHOP_MAX_BODY_BYTES",
     422: "A field is not valid; ``field`` names it",
-    429: "Too many requests",
+    429: "Too many requests from this address (SHOP_RATE_LIMITS); retry after Retry-After s",
     503: "Busy or a provider unreachable; try again after Retry-After seconds",
 }
 
@@ -548,6 +548,8 @@ def answers(status: int, model: Any, **errors: tuple[str, ...]) -> dict[int, Res
 
 
 OPERATOR = {"e401": ("unauthorized",)}
+# The calls shop.web.rate_limits counts.
+RATE_LIMITED = {"e429": ("rate_limited",)}
 
 
 class ReviewRequestInfo(Struct):
