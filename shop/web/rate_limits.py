@@ -15,7 +15,12 @@ from typing import Any, Literal
 
 from litestar import Request
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.middleware.rate_limit import (
+    RateLimitConfig,
+    RateLimitMiddleware,
+    get_remote_address,
+)
+from litestar.types import Receive, Scope, Send
 
 Unit = Literal["second", "minute", "hour", "day"]
 
@@ -77,17 +82,23 @@ def limits_for(overrides: Mapping[str, tuple[int, Unit] | None]) -> list[Limit]:
 def _middleware(limit: Limit) -> DefineMiddleware:
     pattern = re.compile("|".join(f"(?:{p})" for p in limit.paths))
 
-    def counts(request: Request[Any, Any, Any]) -> bool:
-        return request.method == "POST" and pattern.fullmatch(request.url.path) is not None
+    class Counted(RateLimitMiddleware):
+        """Only the limit's POSTs: every other request passes without being looked at."""
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope.get("method") == "POST" and pattern.fullmatch(scope["path"]):
+                await super().__call__(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
 
     def bucket(request: Request[Any, Any, Any]) -> str:
         return f"{limit.name}:{get_remote_address(request)}"
 
     return RateLimitConfig(
         rate_limit=(limit.unit, limit.count),
-        check_throttle_handler=counts,
         identifier_for_request=bucket,
         store=f"rate_limit_{limit.name}",
+        middleware_class=Counted,
     ).middleware
 
 
