@@ -42,6 +42,7 @@ TITLES = {
     "provider_unavailable": N_("Payment provider unavailable"),
     "busy": N_("Busy"),
     "rate_limited": N_("Too many attempts"),
+    "not_resumable": N_("Cannot be resumed"),
     "idempotency_key_reused": N_("Idempotency-Key already used"),
     "review_pending": N_("Under review"),
     "not_under_review": N_("Not under review"),

@@ -372,3 +372,26 @@ def test_r10_the_subscriber_cancels_on_the_page(shop: Shop, subscribed: int) -> 
         assert "Opgezegd, loopt tot het einde van de termijn" in after
         assert 'id="upgrade-or-downgrade"' not in after
         assert shop.subscription(client, subscribed)["status"] == "pending-cancel"
+
+
+def test_r10_a_cancellation_is_taken_back_while_the_term_runs(shop: Shop, subscribed: int) -> None:
+    with shop.at(SWITCH_DAY) as client:
+        token = shop.subscription(client, subscribed)["page_url"].rsplit("/", 1)[1]
+        assert 'id="resume-subscription"' not in client.get(f"/de/subscriptions/{token}").text
+        confirm = client.get(f"/de/subscriptions/{token}/confirm-cancel")
+        csrf = re.search(r'name="_csrf_token" value="([^"]+)"', confirm.text)
+        assert csrf is not None
+        client.post(f"/de/subscriptions/{token}/cancel", data={"_csrf_token": csrf.group(1)})
+        cancelled = client.get(f"/de/subscriptions/{token}").text
+        assert "Abonnement fortsetzen" in cancelled
+        csrf = re.search(r'name="_csrf_token" value="([^"]+)"', cancelled)
+        assert csrf is not None
+        client.post(f"/de/subscriptions/{token}/resume", data={"_csrf_token": csrf.group(1)})
+        assert shop.subscription(client, subscribed)["status"] == "active"
+        page = client.get(f"/de/subscriptions/{token}").text
+        assert 'id="next-renewal"' in page and 'id="cancel-subscription"' in page
+        # Once active, there is nothing to take back.
+        again = client.post(
+            f"/de/subscriptions/{token}/resume", data={"_csrf_token": csrf.group(1)}
+        )
+        assert again.status_code == 409 and "fortgesetzt" in again.text

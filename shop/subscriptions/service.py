@@ -111,6 +111,20 @@ def set_status(
     record_event(session, subscription, actor, status, reason, now, from_status=before)
 
 
+def resume(session: Session, subscription: Subscription, actor: str, now: datetime) -> None:
+    """Take back a cancellation while the paid term still runs: the subscription renews
+    again at its term end, as if never cancelled. After the term it has ended (R10)."""
+    if subscription.status != SubscriptionStatus.PENDING_CANCEL:
+        raise ShopError(
+            409,
+            "not_resumable",
+            N_("Only a cancelled subscription whose paid term still runs can be resumed."),
+        )
+    set_status(
+        session, subscription, SubscriptionStatus.ACTIVE, actor, "cancellation taken back", now
+    )
+
+
 def events(session: Session, subscription: Subscription) -> list[SubscriptionEvent]:
     statement = (
         select(SubscriptionEvent)

@@ -30,6 +30,7 @@ from shop.subscriptions.service import (
     next_renewal_total,
     open_switch_order,
     request_switch,
+    resume,
     switch_refusal,
     withdraw_downgrade,
     withdraw_open_switch,
@@ -373,4 +374,14 @@ def subscription_cancel(
     subscription = by_token(db, token)
     cancel_and_confirm(db, shop, subscription, "customer")
     mail_queued(request)
+    return Redirect(f"/{lang}/subscriptions/{token}")
+
+
+@post("/{lang:str}/subscriptions/{token:str}/resume", sync_to_thread=True)
+@transaction
+def subscription_resume(
+    db: Db, shop: ShopDep, lang: FromPath[str], token: FromPath[str]
+) -> Redirect:
+    """The subscriber takes their cancellation back before the paid term ends."""
+    resume(db, by_token(db, token), "customer", shop.clock.now())
     return Redirect(f"/{lang}/subscriptions/{token}")
