@@ -116,6 +116,54 @@ ORDER_EXAMPLE = {
 }
 
 
+class ImportRequest(Struct, frozen=True):
+    """An existing customer's subscription and licence, as they run today (R33)."""
+
+    email: Email
+    name: Annotated[str, Meta(max_length=1_000, examples=["Anna de Vries"])]
+    country: CountryCode
+    currency: CurrencyCode
+    payment_method: Annotated[str, Meta(max_length=32, examples=["bank_transfer"])]
+    items: list[Item]
+    term_start: Annotated[
+        str, Meta(max_length=100, examples=["2025-03-01"], description="ISO 8601 date")
+    ]
+    term_end: Annotated[
+        str,
+        Meta(max_length=100, examples=["2026-03-01"], description="ISO 8601 date, exclusive"),
+    ]
+    status: Annotated[
+        str,
+        Meta(
+            max_length=32,
+            examples=["active"],
+            description="active, pending-cancel, on-hold, cancelled or expired",
+        ),
+    ]
+    organisation: Annotated[str, Meta(max_length=1_000)] | None = None
+    licence_key: (
+        Annotated[
+            str, Meta(max_length=10_000, description="a key this shop signed for this e-mail")
+        ]
+        | None
+    ) = None
+    locale: Annotated[str, Meta(max_length=5, examples=["de"])] | None = None
+
+
+IMPORT_EXAMPLE = {
+    "email": "jan.smit@example.nl",
+    "name": "Jan Smit",
+    "organisation": "Smit Advies B.V.",
+    "country": "NL",
+    "currency": "EUR",
+    "payment_method": "bank_transfer",
+    "items": [{"sku": "package-3", "quantity": 1}],
+    "term_start": "2025-03-01",
+    "term_end": "2026-03-01",
+    "status": "active",
+}
+
+
 class TrialRequest(Struct, frozen=True):
     email: Email
     sku: Sku
@@ -345,6 +393,11 @@ class Subscription(Struct):
     reason_text: str | None
     page_url: str
     events: list[SubscriptionEvent] | None = None
+
+
+class ImportAnswer(Struct):
+    subscription: Subscription
+    licence: Licence
 
 
 class SwitchLine(Struct):
