@@ -57,6 +57,19 @@ class FieldError(Struct, frozen=True):
     detail: str
 
 
+class ReleaseLinkBody(Struct, frozen=True):
+    email: str
+
+
+class ReleaseLink(Struct, frozen=True):
+    """How the owner of an address held by someone else's unpaid order frees it (R1)."""
+
+    title: str
+    href: Annotated[str, Meta(examples=["/api/v1/address-release"])]
+    method: Annotated[str, Meta(examples=["POST"])]
+    body: ReleaseLinkBody
+
+
 class Problem(Struct, frozen=True):
     """application/problem+json (RFC 9457); ``title`` and ``detail`` are translated."""
 
@@ -68,6 +81,7 @@ class Problem(Struct, frozen=True):
     field: str | None = None
     reason: str | None = None
     errors: list[FieldError] | None = None
+    release_link: ReleaseLink | None = None
 
 
 # --- request bodies ----------------------------------------------------------------------
@@ -162,6 +176,16 @@ IMPORT_EXAMPLE = {
     "term_end": "2026-03-01",
     "status": "active",
 }
+
+
+class AddressReleaseRequest(Struct, frozen=True):
+    """The address an unpaid order holds; the release link goes only to it (R1)."""
+
+    email: Email
+
+
+class AddressReleaseAnswer(Struct):
+    status: Annotated[str, Meta(examples=["accepted"])]
 
 
 class TrialRequest(Struct, frozen=True):
