@@ -84,6 +84,21 @@ def test_r33_quantities_and_a_pending_cancel_status_are_kept(
     assert answer.json()["licence"]["quantities"]["persons-yearly"] == 5
 
 
+def test_r17_an_imported_current_package_may_switch_once_active(
+    client: TestClient[Any], admin: dict[str, str]
+) -> None:
+    answer = imported(
+        client,
+        admin,
+        email="lea@example.de",
+        country="DE",
+        items=[{"sku": "base-yearly", "quantity": 1}, {"sku": "persons-yearly", "quantity": 5}],
+    )
+    subscription = answer.json()["subscription"]
+    assert subscription["can_switch"] is True, subscription["reason"]
+    assert subscription["recurring_total"] == {"amount": "520.00", "currency": "EUR"}
+
+
 def test_r33_bad_sku_currency_or_date_is_a_422_naming_the_field_and_saves_nothing(
     client: TestClient[Any], admin: dict[str, str]
 ) -> None:
