@@ -54,7 +54,7 @@ from shop.plugins.state import (
     set_enabled,
 )
 from shop.settings import Settings
-from shop.subscriptions.imports import import_csv
+from shop.subscriptions.imports import describe, import_csv
 from shop.subscriptions.renewals import (
     BATCH,
     count_due,
@@ -493,7 +493,7 @@ def admin_import(file: Path, lang: str) -> None:
             f"subscription {done.subscription_id}"
         )
     for problem in report.problems:
-        message = t.gettext(problem.message, **problem.params)
+        message = describe(problem, t)
         click.echo(f"line {problem.line}: {problem.field}: {problem.code}: {message}", err=True)
     if not report.ok:
         click.echo(f"{len(report.problems)} problem(s): nothing was imported.", err=True)

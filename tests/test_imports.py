@@ -4,6 +4,7 @@ and from a CSV file, all or nothing; R1 holds; they renew and cannot switch them
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from shop.app import create_app
 from shop.cli import main
 from shop.clock import Clock
 from shop.db import make_engine, session_scope
-from shop.licences.keys import load_signing_key, verify_key
+from shop.licences.keys import Grant, load_signing_key, sign_licence_grant, verify_key
 from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.state import enabled_view
 from shop.settings import Settings
@@ -144,6 +145,20 @@ def test_r33_a_key_brought_along_must_be_this_shops_and_for_this_address(
     assert kept.status_code == 422  # the trial's key names keep@example.nl
 
 
+def test_r33_r6_a_key_this_shop_signed_for_the_address_is_kept(
+    client: TestClient[Any], admin: dict[str, str], seeded: Settings
+) -> None:
+    issued = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    grant = Grant(7, "jan.smit@example.nl", "package-3", {"package-3": 1}, "active", None, issued)
+    key = sign_licence_grant(grant, seeded)
+    answer = imported(client, admin, licence_key=key)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["licence"]["key"] == key
+    test_key = sign_licence_grant(grant, replace(seeded, payments_test_mode=True))
+    refused = imported(client, admin, email="jan@example.nl", licence_key=test_key)
+    assert refused.status_code == 422 and refused.json()["field"] == "licence_key"
+
+
 def csv_text(*rows: str) -> str:
     return HEADER + "".join(row + "\n" for row in rows)
 
@@ -232,6 +247,7 @@ def test_r33_shop_admin_import_prints_the_report_translated(
     refused = CliRunner().invoke(main, ["admin", "import", str(bad), "--lang", "de"], env=env)
     assert refused.exit_code == 1
     assert "line 2: term_end" in refused.output and "nothing was imported" in refused.output
+    assert "Die Laufzeit muss nach ihrem Beginn enden." in refused.output
     good = tmp_path / "good.csv"
     good.write_text(csv_text(GOOD))
     done = CliRunner().invoke(main, ["admin", "import", str(good)], env=env)

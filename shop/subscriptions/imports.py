@@ -28,6 +28,7 @@ from shop.catalog.products import N_, Kind, Product
 from shop.catalog.rates import current_rates
 from shop.catalog.service import parse_country
 from shop.errors import ShopError
+from shop.i18n import Translator
 from shop.licences.keys import InvalidLicenceKey, is_test_key, load_signing_key, verify_key
 from shop.licences.models import Licence, LicenceStatus, check_email, normalise_email
 from shop.licences.service import find_licence, licence_exists, sign_licence
@@ -78,6 +79,11 @@ class ImportProblem:
     code: str
     message: str
     params: dict[str, Any] = dataclass_field(default_factory=dict)
+
+
+def describe(problem: ImportProblem, t: Translator) -> str:
+    """A problem as the operator reads it, in ``t``'s language."""
+    return t.gettext(problem.message, **problem.params)
 
 
 @dataclass(frozen=True)
