@@ -174,3 +174,17 @@ def test_r1_the_checkout_page_offers_the_release_link(
     )
     assert sent.status_code == 200 and 'id="release-sent"' in sent.text
     assert len(mails(client, admin, "owner@example.com", "release_link")) == 1
+
+
+def test_r3_a_trial_link_expires_after_a_day(
+    client: TestClient[Any], admin: dict[str, str], seeded: Settings
+) -> None:
+    client.post("/api/v1/trials", json={"email": "late@example.com", "sku": "cloud-starter"})
+    [mail] = mails(client, admin, "late@example.com", "trial_link")
+    almost = replace(seeded, clock="2025-04-02T08:59:00+00:00")
+    later = replace(seeded, clock="2025-04-02T09:00:00+00:00")
+    with TestClient(app=create_app(later)) as next_day:
+        gone = follow(next_day, link_in(mail))
+        assert gone.status_code == 410 and "licence-key" not in gone.text
+    with TestClient(app=create_app(almost)) as in_time:
+        assert 'id="licence-key"' in follow(in_time, link_in(mail)).text
