@@ -44,6 +44,14 @@ from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.state import EnabledCache
 from shop.private_files import secret_from_file
 from shop.settings import Settings
+from shop.web.address_pages import (
+    release_confirm_page,
+    release_page,
+    request_release_api,
+    request_release_page,
+    trial_confirm_page,
+    trial_key_page,
+)
 from shop.web.api.admin import admin_router
 from shop.web.api.admin_reviews import admin_reviews_router
 from shop.web.api.licences import licences_router
@@ -313,6 +321,12 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         order_cancel,
         order_method,
         trial_submit,
+        trial_confirm_page,
+        trial_key_page,
+        request_release_page,
+        release_confirm_page,
+        release_page,
+        request_release_api,
         subscription_page,
         switch_page,
         switch_preview,

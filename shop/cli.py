@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -15,11 +15,12 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from shop.accounts.tokens import create_token
+from shop.accounts.tokens import create_token, list_tokens, revoke_tokens
 from shop.app import template_environment
 from shop.clock import Clock
 from shop.db import alembic_config, make_engine, migrate, reader, session_scope
 from shop.demo import seed_demo
+from shop.i18n import Translator
 from shop.jobs.progress import Progress
 from shop.jobs.retry import BusyRetry, StillBusy
 from shop.licences.keys import (
@@ -53,6 +54,7 @@ from shop.plugins.state import (
     set_enabled,
 )
 from shop.settings import Settings
+from shop.subscriptions.imports import describe, import_csv
 from shop.subscriptions.renewals import (
     BATCH,
     count_due,
@@ -403,12 +405,100 @@ def admin() -> None:
 
 @admin.command("token")
 @click.argument("name")
-def admin_token(name: str) -> None:
+@click.option(
+    "--days",
+    type=click.IntRange(1, 36_500),
+    default=None,
+    help="How long the token works (default: SHOP_API_TOKEN_DAYS, 365).",
+)
+def admin_token(name: str, days: int | None) -> None:
     """Create an operator API token for NAME and print it (shown only once)."""
     settings = _settings()
     with session_scope(make_engine(settings.database_url)) as session:
-        token = create_token(session, name, _clock(settings).now())
+        token = create_token(
+            session, name, _clock(settings).now(), days=days or settings.api_token_days
+        )
     click.echo(token)
+
+
+@admin.group("tokens")
+def admin_tokens() -> None:
+    """Operator API tokens: list them, revoke one."""
+
+
+def _moment(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
+
+
+@admin_tokens.command("list")
+def admin_tokens_list() -> None:
+    """Every token: id, name, created, last used, expires, and whether it still works."""
+    settings = _settings()
+    now = _clock(settings).now()
+    with session_scope(make_engine(settings.database_url)) as session:
+        rows = list_tokens(session)
+        click.echo("id\tname\tcreated\tlast used\texpires\tstate")
+        for row in rows:
+            state = (
+                "revoked"
+                if row.revoked_at is not None
+                else ("expired" if not row.valid_at(now) else "valid")
+            )
+            click.echo(
+                f"{row.id}\t{row.name}\t{_moment(row.created_at)}\t{_moment(row.last_used_at)}"
+                f"\t{_moment(row.expires_at) if row.expires_at else 'never'}\t{state}"
+            )
+
+
+@admin_tokens.command("revoke")
+@click.argument("id_or_name")
+def admin_tokens_revoke(id_or_name: str) -> None:
+    """Revoke the token with this id, or every token of this name."""
+    settings = _settings()
+    with session_scope(make_engine(settings.database_url)) as session:
+        revoked = revoke_tokens(session, id_or_name, _clock(settings).now())
+    if not revoked:
+        raise click.ClickException(f"no valid token has the id or name {id_or_name!r}")
+    for row in revoked:
+        click.echo(f"revoked token {row.id} ({row.name})")
+
+
+@admin.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["de", "nl", "en"]), default="en")
+def admin_import(file: Path, lang: str) -> None:
+    """Import existing customers' subscriptions and licences from a CSV file, all or
+    nothing (columns: email,name,organisation,country,currency,payment_method,items,
+    term_start,term_end,status,licence_key; items as sku:quantity;sku:quantity)."""
+    settings = _settings()
+    installed = _plugins()
+    t = Translator.for_settings(settings, lang)
+    text = file.read_text(encoding="utf-8-sig")
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            report = import_csv(
+                session,
+                text,
+                enabled=enabled_view(session, installed, settings),
+                settings=settings,
+                now=_clock(settings).now(),
+                actor=os.environ.get("USER", "cli"),
+            )
+    finally:
+        engine.dispose()
+    for done in report.imported:
+        click.echo(
+            f"line {done.line}: {done.email}: licence {done.licence_id}, "
+            f"subscription {done.subscription_id}"
+        )
+    for problem in report.problems:
+        message = describe(problem, t)
+        click.echo(f"line {problem.line}: {problem.field}: {problem.code}: {message}", err=True)
+    if not report.ok:
+        click.echo(f"{len(report.problems)} problem(s): nothing was imported.", err=True)
+        sys.exit(1)
+    click.echo(f"{len(report.imported)} subscription(s) imported.")
 
 
 @main.group()

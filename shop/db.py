@@ -49,6 +49,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
 def load_models() -> type[SQLModel]:
     """Import every module that declares tables, so the metadata knows them all."""
+    import shop.accounts.links
     import shop.accounts.tokens
     import shop.catalog.rates
     import shop.licences.models

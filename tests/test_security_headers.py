@@ -198,11 +198,23 @@ def test_nothing_showing_an_order_key_subscription_or_operator_data_is_stored(
             "_csrf_token": csrf_token(product_page.text),
         },
     )
-    assert "LS1." in trial_page.text
+    assert "LS1." not in trial_page.text  # the key goes to the address (R1)
+    [mail] = [
+        m
+        for m in client.get("/api/v1/admin/outbox", headers=admin).json()["messages"]
+        if m["to"] == "t@example.com" and m["kind"] == "trial_link"
+    ]
+    link = re.search(r"https?://[^/\s]+(/en/trial/\S+)", mail["text"])
+    assert link
+    confirm = client.get(link.group(1))
+    key_page = client.post(f"{link.group(1)}/key", data={"_csrf_token": csrf_token(confirm.text)})
+    assert "LS1." in key_page.text
     answers = [
         created,
         order_page,
         trial_page,
+        confirm,
+        key_page,
         client.get(f"/api/v1/orders/{order['token']}"),
         client.get(f"/api/v1/orders/{order['token']}/document.pdf"),
         client.post(
@@ -219,7 +231,9 @@ def test_nothing_showing_an_order_key_subscription_or_operator_data_is_stored(
         client.get(f"/api/v1/orders/{order['token']}x"),  # an error answer too
     ]
     statuses = [a.status_code for a in answers]
-    assert statuses == [201, 200, 201, 200, 200, 201, 200, 200, 200, 200, 200, 200, 200, 200, 404]
+    assert statuses == [
+        *(201, 200, 201, 200, 200, 200, 200, 201, 200, 200, 200, 200, 200, 200, 200, 200, 404)
+    ]
     for answer in answers:
         assert answer.headers.get("cache-control") == "no-store", answer.request.url.path
 

@@ -87,10 +87,14 @@ def test_a_key_signed_outside_test_mode_is_unchanged_and_not_a_test_key(
     assert verify_key(key, load_signing_key(settings).public_key()) == GRANT
 
 
-def test_a_trial_started_in_test_mode_gets_a_test_key(seeded: Settings) -> None:
+def test_a_trial_started_in_test_mode_gets_a_test_key(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
     with TestClient(app=create_app(replace(seeded, payments_test_mode=True))) as client:
-        answer = client.post(
-            "/api/v1/trials", json={"email": "tess@example.com", "sku": "base-yearly"}
+        answer = client.post(  # an operator's call: the key is in the answer
+            "/api/v1/trials",
+            json={"email": "tess@example.com", "sku": "base-yearly"},
+            headers=admin,
         )
     assert answer.status_code == 201, answer.text
     key = answer.json()["licence"]["key"]

@@ -77,7 +77,8 @@ def subscription_party(
         if followed is not None
         else {
             **dict.fromkeys(BILLING_PARTY),
-            "name": subscription.email,
+            "name": subscription.name or subscription.email,
+            "organisation": subscription.organisation,
             "country": subscription.country,
             "locale": subscription.locale,
         }

@@ -53,6 +53,9 @@ class Subscription(SQLModel, table=True):
     token: str = Field(max_length=64, unique=True)  # the subscriber's link to their page
     licence_id: int = Field(foreign_key="licence.id", index=True)
     email: str = Field(max_length=320, index=True)
+    # The billing party of an imported subscription, which has no order to take it from.
+    name: str | None = Field(default=None, max_length=200)
+    organisation: str | None = Field(default=None, max_length=200)
     country: str = Field(max_length=2)
     locale: str = Field(max_length=5)
     payment_method: str = Field(max_length=32)

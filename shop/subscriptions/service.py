@@ -189,6 +189,14 @@ def switch_refusal(
             Order.subscription_id == subscription.id, Order.status == OrderStatus.PAID
         )
     ).first()
+    if paid is None:
+        # An imported subscription was paid before it came here (shop.subscriptions.imports).
+        paid = session.exec(
+            select(SubscriptionEvent.id).where(
+                SubscriptionEvent.subscription_id == subscription.id,
+                SubscriptionEvent.reason == "imported",
+            )
+        ).first()
     if paid is None or subscription.term_start is None or subscription.term_end is None:
         return "payment_outstanding"
     if subscription.status != SubscriptionStatus.ACTIVE:

@@ -14,6 +14,7 @@ from shop.catalog.products import N_, Kind
 from shop.catalog.rates import current_rates
 from shop.errors import ShopError
 from shop.i18n import Translator
+from shop.licences.address import send_trial_link
 from shop.licences.models import EMAIL, Licence, normalise_email
 from shop.licences.service import start_trial
 from shop.money import Money
@@ -247,6 +248,8 @@ def checkout_submit(
         errors = {e.field or "": t.gettext(e.detail, **e.params) for e in invalid.errors}
     except ShopError as error:
         errors = {error.field or "": t.gettext(error.detail, **error.params)}
+        if error.code == "licence_exists":  # R1: the owner may release their address
+            errors["release"] = raw.get("email") or ""
     if errors:
         return _checkout_page(request, db, shop, enabled, t, dict(data), errors, 422)
     mail_queued(request)
@@ -360,21 +363,18 @@ def trial_submit(
     lang: FromPath[str],
     data: URLEncodedBody[dict[str, str]],
 ) -> Template:
-    """Start a trial from the product page and show its key."""
+    """Start a trial from the product page; its key goes to the address (a link)."""
     sku = data.get("sku", "")
     licence, error = None, None
     try:
         with db.begin_nested():
-            licence = start_trial(
-                db,
-                enabled,
-                shop.settings,
-                data.get("email"),
-                sku,
-                shop.clock.now(),
-            )
+            now = shop.clock.now()
+            licence = start_trial(db, enabled, shop.settings, data.get("email"), sku, now)
+            send_trial_link(db, shop.templates, shop.settings, licence, t.locale, now)
     except ShopError as problem:
         error = t.gettext(problem.detail, **problem.params)
+    if licence is not None:
+        mail_queued(request)
     page = render_page(
         "pages/trial.html",
         request,
@@ -382,6 +382,7 @@ def trial_submit(
         t,
         buyer_choice(request, shop, enabled, t),
         licence=licence,
+        sent=licence is not None,
         error=error,
         product=enabled.products.get(sku),
     )

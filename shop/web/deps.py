@@ -18,7 +18,14 @@ from litestar.types import Message, Scope
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from shop.accounts.tokens import bearer_token, operator_for, unauthorized
+from shop.accounts.tokens import (
+    bearer_token,
+    operator_for,
+    record_use,
+    stale_use,
+    unauthorized,
+    valid_token,
+)
 from shop.clock import Clock
 from shop.db import reader, session_scope
 from shop.i18n import Translator, negotiate
@@ -144,12 +151,24 @@ def provide_translator(request: Request) -> Translator:  # type: ignore[type-arg
 def provide_operator(request: Request, db: Db) -> Deferred[str]:  # type: ignore[type-arg]
     """The operator named by the request's bearer token; 401 without a valid one."""
     token = bearer_token(request.headers.get("authorization", ""))
+    shop: Shop = request.app.state.shop
+    reads = request.method in READS
 
     def check(session: Session) -> str:
-        name = operator_for(session, token) if token else None
-        if name is None:
+        now = shop.clock.now()
+        if not reads:
+            name = operator_for(session, token, now) if token else None
+            if name is None:
+                raise unauthorized()
+            return name
+        # A read's session cannot write: the last use goes in a short write of its own.
+        row = valid_token(session, token, now) if token else None
+        if row is None:
             raise unauthorized()
-        return name
+        if stale_use(row, now) and row.id is not None:
+            with session_scope(shop.engine) as writer:
+                record_use(writer, row.id, now)
+        return row.name
 
     return Deferred(db, check)
 

@@ -31,6 +31,10 @@ log = logging.getLogger("shop")
 
 JSON_PREFIXES = ("/api/", "/webhooks/", "/schema")
 RETRY_AFTER_SECONDS = 2
+RELEASE_OFFER = N_(
+    "Is this your address, held by an unpaid order you did not place? Send a release link "
+    "to this address."
+)
 
 
 def _as_shop_error(exc: Exception) -> ShopError:
@@ -122,6 +126,14 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
             extra["errors"] = [{"field": name, "detail": detail} for name in error.fields]
         if error.reason:
             extra["reason"] = error.reason
+        if error.code == "licence_exists" and error.params.get("email"):
+            # R1: the address's owner may free it from an unpaid order they did not place.
+            extra["release_link"] = {
+                "title": t.gettext(RELEASE_OFFER),
+                "href": "/api/v1/address-release",
+                "method": "POST",
+                "body": {"email": str(error.params["email"])},
+            }
         problem = ProblemDetailsException(
             status_code=error.status,
             type_=f"urn:shop:problem:{error.code}",

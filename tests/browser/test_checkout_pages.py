@@ -12,6 +12,8 @@ from english import english_texts_untranslated_in, occurs, visible_text
 from fake_smtp import Collector
 from playwright.sync_api import Page, expect
 
+from shop.db import make_engine, session_scope
+from shop.mail.outbox import list_outbox
 from shop.settings import Settings
 
 pytestmark = pytest.mark.browser
@@ -127,11 +129,23 @@ def test_a_second_purchase_with_the_same_email_points_to_upgrade_or_downgrade(
     expect(page.locator("#email-error")).to_contain_text("Upgrade or Downgrade")
 
 
-def test_trial_from_the_product_page_shows_a_key(page: Page, live_server: str) -> None:
+def test_trial_from_the_product_page_sends_its_key_to_the_address(
+    page: Page, live_server: str, live_settings: Settings
+) -> None:
     page.goto(f"{live_server}/de/products/cloud-starter")
     page.fill("#trial-email", "probe@example.com")
     page.click("#start-trial")
     expect(page.locator("h1")).to_have_text("Kostenlos testen")
+    expect(page.locator("#trial-sent")).to_contain_text("probe@example.com")
+    assert page.locator("#licence-key").count() == 0  # R1: only the address sees the key
+    engine = make_engine(live_settings.database_url)
+    with session_scope(engine) as session:
+        [mail] = list_outbox(session, to="probe@example.com")
+    engine.dispose()
+    link = re.search(r"(/de/trial/\S+)", mail.text_body)
+    assert link
+    page.goto(f"{live_server}{link.group(1)}")
+    page.click("#show-key")
     assert page.inner_text("#licence-key").startswith("LS1.")
 
 

@@ -14,6 +14,7 @@ from shop.catalog.rates import InvalidRate, parse_rate, set_rate
 from shop.errors import ShopError
 from shop.plugins.manager import PluginInfo
 from shop.plugins.state import EssentialPlugin, UnknownPlugin, enabled_names, set_enabled
+from shop.web.api.admin_imports import import_subscription_route
 from shop.web.api.admin_orders import (
     add_payment,
     cancel_by_operator,
@@ -153,6 +154,7 @@ admin_router = Router(
         resolve,
         list_licences,
         outbox,
+        import_subscription_route,
     ],
     dependencies={"operator": Provide(provide_operator, sync_to_thread=False)},
     tags=["admin"],

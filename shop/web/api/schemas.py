@@ -57,6 +57,19 @@ class FieldError(Struct, frozen=True):
     detail: str
 
 
+class ReleaseLinkBody(Struct, frozen=True):
+    email: str
+
+
+class ReleaseLink(Struct, frozen=True):
+    """How the owner of an address held by someone else's unpaid order frees it (R1)."""
+
+    title: str
+    href: Annotated[str, Meta(examples=["/api/v1/address-release"])]
+    method: Annotated[str, Meta(examples=["POST"])]
+    body: ReleaseLinkBody
+
+
 class Problem(Struct, frozen=True):
     """application/problem+json (RFC 9457); ``title`` and ``detail`` are translated."""
 
@@ -68,6 +81,7 @@ class Problem(Struct, frozen=True):
     field: str | None = None
     reason: str | None = None
     errors: list[FieldError] | None = None
+    release_link: ReleaseLink | None = None
 
 
 # --- request bodies ----------------------------------------------------------------------
@@ -114,6 +128,64 @@ ORDER_EXAMPLE = {
     "items": [{"sku": "base-yearly", "quantity": 1}, {"sku": "persons-yearly", "quantity": 6}],
     "po_number": "PO-2025-117",
 }
+
+
+class ImportRequest(Struct, frozen=True):
+    """An existing customer's subscription and licence, as they run today (R33)."""
+
+    email: Email
+    name: Annotated[str, Meta(max_length=1_000, examples=["Anna de Vries"])]
+    country: CountryCode
+    currency: CurrencyCode
+    payment_method: Annotated[str, Meta(max_length=32, examples=["bank_transfer"])]
+    items: list[Item]
+    term_start: Annotated[
+        str, Meta(max_length=100, examples=["2025-03-01"], description="ISO 8601 date")
+    ]
+    term_end: Annotated[
+        str,
+        Meta(max_length=100, examples=["2026-03-01"], description="ISO 8601 date, exclusive"),
+    ]
+    status: Annotated[
+        str,
+        Meta(
+            max_length=32,
+            examples=["active"],
+            description="active, pending-cancel, on-hold, cancelled or expired",
+        ),
+    ]
+    organisation: Annotated[str, Meta(max_length=1_000)] | None = None
+    licence_key: (
+        Annotated[
+            str, Meta(max_length=10_000, description="a key this shop signed for this e-mail")
+        ]
+        | None
+    ) = None
+    locale: Annotated[str, Meta(max_length=5, examples=["de"])] | None = None
+
+
+IMPORT_EXAMPLE = {
+    "email": "jan.smit@example.nl",
+    "name": "Jan Smit",
+    "organisation": "Smit Advies B.V.",
+    "country": "NL",
+    "currency": "EUR",
+    "payment_method": "bank_transfer",
+    "items": [{"sku": "package-3", "quantity": 1}],
+    "term_start": "2025-03-01",
+    "term_end": "2026-03-01",
+    "status": "active",
+}
+
+
+class AddressReleaseRequest(Struct, frozen=True):
+    """The address an unpaid order holds; the release link goes only to it (R1)."""
+
+    email: Email
+
+
+class AddressReleaseAnswer(Struct):
+    status: Annotated[str, Meta(examples=["accepted"])]
 
 
 class TrialRequest(Struct, frozen=True):
@@ -345,6 +417,11 @@ class Subscription(Struct):
     reason_text: str | None
     page_url: str
     events: list[SubscriptionEvent] | None = None
+
+
+class ImportAnswer(Struct):
+    subscription: Subscription
+    licence: Licence
 
 
 class SwitchLine(Struct):
