@@ -69,7 +69,7 @@ class Settings:
     # licence keys are test keys (``shop.licences.keys``). Set by ``shop serve
     # --test-payments`` and kept in the database (``shop.payments.testmode``).
     payments_test_mode: bool = False
-    # Rate limits on login links, operator login, trials and checkout
+    # Rate limits on links by e-mail, operator login, trials and checkout
     # (``shop.web.rate_limits``): e.g. "checkout=off, trial=3/hour"; unset: the defaults.
     rate_limits: str = ""
     # Each plugin's own settings (``shop.plugins.settings``), bound at start by

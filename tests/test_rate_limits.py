@@ -74,3 +74,13 @@ def test_rate_limit_setting_switches_a_limit_off_or_changes_it(seeded: Settings)
 def test_rate_limit_setting_that_cannot_be_read_stops_the_start(bad: str) -> None:
     with pytest.raises(RateLimitSettingError):
         parse_limits(bad)
+
+
+def test_rate_limit_release_links_by_mail_stop_after_five(seeded: Settings) -> None:
+    with TestClient(app=create_app(seeded)) as client:
+        answers = [
+            client.post("/api/v1/address-release", json={"email": "victim@example.com"})
+            for _ in range(6)
+        ]
+    assert [a.status_code for a in answers] == [202] * 5 + [429]
+    assert answers[-1].json()["code"] == "rate_limited"

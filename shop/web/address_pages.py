@@ -18,7 +18,12 @@ from litestar.response import Template
 from shop.catalog.products import N_
 from shop.licences.address import confirm_trial, release_address, request_release
 from shop.payments.closing import close_after_cancel
-from shop.web.api.schemas import AddressReleaseAnswer, AddressReleaseRequest, answers
+from shop.web.api.schemas import (
+    RATE_LIMITED,
+    AddressReleaseAnswer,
+    AddressReleaseRequest,
+    answers,
+)
 from shop.web.deps import Db, Enabled, Shop, ShopDep, T, mail_queued
 from shop.web.pages import buyer_choice, render_page
 from shop.web.transaction import transaction
@@ -32,7 +37,7 @@ LINK_GONE = N_("This link has expired or was used already. You can ask for a new
     sync_to_thread=True,
     status_code=202,
     tags=["orders"],
-    responses=answers(202, AddressReleaseAnswer),
+    responses=answers(202, AddressReleaseAnswer, **RATE_LIMITED),
 )
 @transaction
 def request_release_api(

@@ -1,5 +1,5 @@
 """Rate limits on the calls a stranger can repeat to guess, spam or lock out (issue 12):
-login links, the operator login, trials and checkout. Litestar's middleware counts per
+links by e-mail, the operator login, trials and checkout. Litestar's middleware counts per
 client address; each limit has its own bucket, so trials never use up checkouts.
 
 ``SHOP_RATE_LIMITS`` sets them (``name=N/unit`` by commas, ``name=off`` to switch one off),
@@ -38,7 +38,17 @@ class Limit:
 # The defaults: generous for a person, tight for a script (30 wrong operator logins get
 # 429 long before the 30th).
 LIMITS = (
-    Limit("login_link", (r"/api/v1/account/login-link", r"/[a-z]{2}/login"), 5),
+    # Calls that mail a link to an address (login, address release): no mail bombs.
+    Limit(
+        "mail_link",
+        (
+            r"/api/v1/account/login-link",
+            r"/[a-z]{2}/login",
+            r"/api/v1/address-release",
+            r"/[a-z]{2}/address/release",
+        ),
+        5,
+    ),
     Limit("operator_login", (r"/admin/login",), 10),
     Limit("trial", (r"/api/v1/trials", r"/[a-z]{2}/trial"), 10),
     Limit("checkout", (r"/api/v1/orders", r"/[a-z]{2}/checkout/place"), 30),
