@@ -25,6 +25,7 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.numbers import invoice_reference, quote_reference
+from shop.orders.order_links import link_expired, order_link_expired
 from shop.orders.payment_choice import change_payment_method
 from shop.orders.payments import expired_refusal, order_lines, outstanding, payments_of
 from shop.orders.pipeline import price_cart
@@ -270,6 +271,8 @@ def order_page(
 ) -> Template:
     """The buyer's order: what to pay and how, what was received, and the licence key."""
     order = order_by_token(db, token)
+    if order_link_expired(order, shop.clock.now(), shop.settings.order_link_days):
+        raise link_expired()
     licence = db.get(Licence, order.licence_id) if order.licence_id else None
     subscription = db.get(Subscription, order.subscription_id or 0)
     failed = request.query_params.get("payment_failed")

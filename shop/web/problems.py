@@ -150,6 +150,7 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
             "title": title,
             "detail": detail,
             "status": error.status,
+            "code": error.code,
             "lang": t.locale,
             "shop_name": request.app.state.shop.settings.shop_name,
             "languages": [],
