@@ -52,6 +52,7 @@ from shop.web.address_pages import (
     trial_confirm_page,
     trial_key_page,
 )
+from shop.web.admin_pages import admin_pages
 from shop.web.api.admin import admin_router
 from shop.web.api.admin_reviews import admin_reviews_router
 from shop.web.api.licences import licences_router
@@ -346,6 +347,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         create_trial,
         licence_public_key,
         admin_router,
+        admin_pages,
         admin_reviews_router,
         subscriptions_router,
         licences_router,

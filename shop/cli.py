@@ -17,10 +17,12 @@ from sqlmodel import Session, col, select
 
 from shop.accounts.tokens import create_token, list_tokens, revoke_tokens
 from shop.app import template_environment
+from shop.backoffice.operators import create_operator, totp_uri
 from shop.clock import Clock
 from shop.db import alembic_config, make_engine, migrate, reader, session_scope
 from shop.demo import seed_demo
-from shop.i18n import Translator
+from shop.errors import ShopError
+from shop.i18n import LOCALES, Translator
 from shop.jobs.progress import Progress
 from shop.jobs.retry import BusyRetry, StillBusy
 from shop.licences.keys import (
@@ -419,6 +421,29 @@ def admin_token(name: str, days: int | None) -> None:
             session, name, _clock(settings).now(), days=days or settings.api_token_days
         )
     click.echo(token)
+
+
+@admin.command("create")
+@click.argument("email")
+@click.password_option(help="The operator's password (asked twice when not given).")
+@click.option(
+    "--locale", type=click.Choice(LOCALES), default="en", help="The back office's language."
+)
+@click.option("--totp", is_flag=True, help="Also ask for a code from an authenticator app.")
+def admin_create(email: str, password: str, locale: str, totp: bool) -> None:
+    """Create a back-office operator who logs in at /admin (password hashed with argon2)."""
+    settings = _settings()
+    try:
+        with session_scope(make_engine(settings.database_url)) as session:
+            operator = create_operator(
+                session, email, password, _clock(settings).now(), locale=locale, with_totp=totp
+            )
+            uri = totp_uri(operator, settings.shop_name)
+    except ShopError as error:
+        raise click.ClickException(error.detail % error.params) from None
+    click.echo(f"Operator {operator.email} created; log in at {settings.public_url}/admin")
+    if uri:
+        click.echo(f"Add this to your authenticator app: {uri}")
 
 
 @admin.group("tokens")

@@ -51,6 +51,7 @@ def load_models() -> type[SQLModel]:
     """Import every module that declares tables, so the metadata knows them all."""
     import shop.accounts.links
     import shop.accounts.tokens
+    import shop.backoffice.operators
     import shop.catalog.rates
     import shop.licences.models
     import shop.mail.outbox

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from sqlmodel import select
 
 from shop.clock import Clock
 from shop.db import make_engine, session_scope
@@ -58,6 +59,6 @@ def test_r2_r1_an_address_that_holds_a_licence_is_refused(
             change_licence_email(session, licence, "B@example.com", settings=seeded, now=now)
         assert refused.value.code == "licence_exists"
     with session_scope(engine) as session:
-        emails = sorted(row.email for row in session.query(Licence).all())
+        emails = sorted(row.email for row in session.exec(select(Licence)).all())
     assert emails == ["a@example.com", "b@example.com"]
     engine.dispose()

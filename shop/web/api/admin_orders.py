@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, Parameter
 from sqlalchemy import text
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from shop.catalog.products import N_
 from shop.errors import ShopError
@@ -19,6 +20,7 @@ from shop.orders.lifecycle import cancel_order
 from shop.orders.models import NEEDS_ACTION, Order
 from shop.orders.notifications import notify
 from shop.orders.payments import parse_amount, record_payment
+from shop.plugins.manager import EnabledPlugins
 from shop.web.api.orders import NO_ORDER, close_cancelled_payment, licence_json, order_json
 from shop.web.api.schemas import (
     OPERATOR,
@@ -31,7 +33,7 @@ from shop.web.api.schemas import (
     ResolveRequest,
     answers,
 )
-from shop.web.deps import Db, Enabled, Operator, ShopDep, T, mail_queued
+from shop.web.deps import Db, Enabled, Operator, Shop, ShopDep, T, mail_queued
 from shop.web.hostile_input import MAX_ID
 from shop.web.transaction import transaction
 
@@ -102,10 +104,38 @@ def add_payment(
 ) -> dict[str, Any]:
     """Record a bank transfer or cheque received; the order is paid when the total is covered."""
     order = order_by_number(db, number)
-    amount = parse_amount(data.amount.strip(), order.currency)
-    method = data.method or order.payment_method or "bank_transfer"
-    currency, reference = data.currency, data.reference
-    accept_overpayment = data.accept_overpayment
+    changed = receive_payment(
+        db,
+        shop,
+        enabled,
+        order,
+        amount=parse_amount(data.amount.strip(), order.currency),
+        currency=data.currency.strip().upper(),
+        method=data.method or order.payment_method or "bank_transfer",
+        reference=data.reference,
+        operator=operator,
+        accept_overpayment=data.accept_overpayment,
+    )
+    if changed:
+        mail_queued(request)
+    return {"order": order_json(db, order, enabled, shop.settings, t)}
+
+
+def receive_payment(
+    db: Session,
+    shop: Shop,
+    enabled: EnabledPlugins,
+    order: Order,
+    *,
+    amount: Decimal,
+    currency: str,
+    method: str,
+    reference: str | None,
+    operator: str,
+    accept_overpayment: bool,
+) -> bool:
+    """Record money received (the API and the back office); paid in full, the buyer is
+    mailed. True when the order's status changed (a mail is queued)."""
     now = shop.clock.now()
     was = order.status
     record_payment(
@@ -114,7 +144,7 @@ def add_payment(
         shop.settings,
         order,
         amount=amount,
-        currency=currency.strip().upper(),
+        currency=currency,
         method=method,
         reference=reference,
         recorded_by=operator,
@@ -122,10 +152,10 @@ def add_payment(
         today=shop.clock.today(),
         accept_overpayment=accept_overpayment,
     )
-    if order.status != was:
-        notify(db, shop.templates, enabled, shop.settings, order, now)
-        mail_queued(request)
-    return {"order": order_json(db, order, enabled, shop.settings, t)}
+    if order.status == was:
+        return False
+    notify(db, shop.templates, enabled, shop.settings, order, now)
+    return True
 
 
 @post(

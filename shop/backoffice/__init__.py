@@ -1,0 +1,1 @@
+"""The operator's back office: operator accounts and what the dashboard counts."""

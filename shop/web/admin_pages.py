@@ -1,0 +1,429 @@
+"""The operator's back office at /admin: its own login (argon2, optional TOTP), then the
+dashboard, orders with payments received, plugins and the import. Thin handlers: each
+parses, calls the domain the API calls too, and renders in the operator's language."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from babel.numbers import NumberFormatError, parse_decimal
+from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Body, FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlmodel import Session, col, or_, select
+
+from shop.backoffice import dashboard
+from shop.backoffice.operators import OperatorAccount, authenticate, operator_by_id
+from shop.catalog.products import N_
+from shop.errors import ShopError
+from shop.i18n import LOCALES, Translator
+from shop.licences.models import Licence, normalise_email
+from shop.mail import list_outbox
+from shop.money import Money
+from shop.orders.attention import REASONS
+from shop.orders.lifecycle import cancel_order
+from shop.orders.models import Order, OrderNote, OrderStatus, ProviderEvent
+from shop.orders.numbers import invoice_reference, quote_reference
+from shop.orders.payments import order_lines, outstanding, parse_amount, payments_of
+from shop.payments.closing import close_after_cancel
+from shop.plugins.settings import shown
+from shop.plugins.state import EssentialPlugin, enabled_names, set_enabled
+from shop.subscriptions.imports import describe, import_csv
+from shop.subscriptions.models import Subscription
+from shop.web.api.admin_orders import order_by_number, receive_payment
+from shop.web.checkout_pages import STATUS_LABELS
+from shop.web.deps import Db, Enabled, Shop, ShopDep, mail_queued, request_locale
+from shop.web.transaction import transaction
+
+SESSION_KEY = "operator"
+PALETTE = ("#2b5f8a", "#b0602a", "#5a7d2a", "#7a3f8c")
+LOGIN_FAILED = N_("E-mail, password or code is wrong.")
+
+
+class LoginRequired(Exception):
+    """No operator session: every back-office page but the login sends the browser there."""
+
+
+def operator_session(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not isinstance(connection.session.get(SESSION_KEY), int):
+        raise LoginRequired
+
+
+def to_login(_request: Request[Any, Any, Any], _exc: LoginRequired) -> Response[Any]:
+    return Redirect("/admin/login", status_code=303)
+
+
+def current_operator(db: Session, request: Request[Any, Any, Any]) -> OperatorAccount:
+    operator = operator_by_id(db, request.session.get(SESSION_KEY))
+    if operator is None:  # removed since the login
+        request.clear_session()
+        raise LoginRequired
+    return operator
+
+
+def admin_page(
+    name: str,
+    shop: Shop,
+    t: Translator,
+    operator: OperatorAccount | None,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    return Template(
+        name,
+        status_code=status_code,
+        context={
+            "t": t,
+            "lang": t.locale,
+            "shop_name": shop.settings.shop_name,
+            "test_mode": shop.settings.payments_test_mode,
+            "operator": operator,
+            **context,
+        },
+        headers={"Content-Language": t.locale, "Cache-Control": "no-store"},
+    )
+
+
+def local_number(text: str, t: Translator) -> str:
+    """An amount as the operator types it ("1.234,50" in German) as a plain decimal."""
+    try:
+        return str(parse_decimal(text.strip(), locale=t.locale, strict=True))
+    except NumberFormatError:
+        return text.strip()  # parse_amount names what is wrong with it
+
+
+def _t(shop: Shop, operator: OperatorAccount) -> Translator:
+    return Translator.for_settings(shop.settings, operator.locale)
+
+
+@get("/login", sync_to_thread=True)
+def login_page(request: Request[Any, Any, Any], shop: ShopDep) -> Template:
+    t = Translator.for_settings(shop.settings, request_locale(request))
+    return admin_page("admin/login.html", shop, t, None, error=None, email="")
+
+
+@post("/login", sync_to_thread=True, status_code=200)
+@transaction
+def login_submit(
+    request: Request[Any, Any, Any], db: Db, shop: ShopDep, data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    """The same answer for a wrong address, password or code; the rate limit (operator_login)
+    stops guessing."""
+    now = shop.clock.now()
+    operator = authenticate(
+        db, data.get("email", ""), data.get("password", ""), data.get("code", ""), now
+    )
+    if operator is None:
+        t = Translator.for_settings(shop.settings, request_locale(request))
+        return admin_page(
+            "admin/login.html",
+            shop,
+            t,
+            None,
+            error=t.gettext(LOGIN_FAILED),
+            email=data.get("email", "")[:320],
+        )
+    operator.last_login_at = now
+    db.add(operator)
+    request.set_session({SESSION_KEY: operator.id})
+    return Redirect("/admin", status_code=303)
+
+
+@post("/logout", sync_to_thread=True, guards=[operator_session])
+def logout(request: Request[Any, Any, Any]) -> Redirect:
+    request.clear_session()
+    return Redirect("/admin/login", status_code=303)
+
+
+@post("/language", sync_to_thread=True, guards=[operator_session])
+@transaction
+def choose_language(
+    request: Request[Any, Any, Any], db: Db, data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    """Each operator chooses the back office's language for themselves (R34)."""
+    operator = current_operator(db, request)
+    if data.get("locale") in LOCALES:
+        operator.locale = data["locale"]
+        db.add(operator)
+    return Redirect(request.headers.get("referer") or "/admin", status_code=303)
+
+
+@get("/", sync_to_thread=True, guards=[operator_session])
+@transaction
+def dashboard_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    operator = current_operator(db, request)
+    t = _t(shop, operator)
+    today = shop.clock.today()
+    months = dashboard.months_back(today, 12)
+    rows = dashboard.monthly_revenue(db, months, ZoneInfo(shop.settings.timezone))
+    return admin_page(
+        "admin/dashboard.html",
+        shop,
+        t,
+        operator,
+        months=months,
+        rows=rows,
+        bars=dashboard.bars(rows, months, width=720, height=200),
+        colours=dict(zip(sorted({r.currency for r in rows}), PALETTE * 4, strict=False)),
+        money=lambda amount, currency: t.money(Money.of(amount, currency)),
+        open_quotes=dashboard.open_quotes(db),
+        by_status=dashboard.subscriptions_by_status(db),
+        renewals_due=dashboard.renewals_due(db, today),
+    )
+
+
+@get("/orders", sync_to_thread=True, guards=[operator_session])
+@transaction
+def orders_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    """Orders, newest first: search by number, e-mail or name; filter by status or flag."""
+    operator = current_operator(db, request)
+    query = request.query_params.get("q", "").strip()[:200]
+    status = request.query_params.get("status", "")
+    flagged = request.query_params.get("needs_action") == "1"
+    statement = select(Order).order_by(col(Order.number).desc()).limit(200)
+    if query:
+        match = [col(Order.email).contains(normalise_email(query)), col(Order.name).contains(query)]
+        if query.isdigit():
+            match.append(col(Order.number) == int(query))
+        statement = statement.where(or_(*match))
+    if status in {s.value for s in OrderStatus}:
+        statement = statement.where(Order.status == status)
+    if flagged:
+        statement = statement.where(col(Order.needs_action).is_not(None))
+    t = _t(shop, operator)
+    return admin_page(
+        "admin/orders.html",
+        shop,
+        t,
+        operator,
+        orders=db.exec(statement).all(),
+        q=query,
+        status=status,
+        flagged=flagged,
+        statuses=STATUS_LABELS,
+        money=lambda o: t.money(Money.of(o.total, o.currency)),
+    )
+
+
+def _order_context(db: Session, shop: Shop, t: Translator, order: Order) -> dict[str, Any]:
+    notes = db.exec(select(OrderNote).where(OrderNote.order_id == order.id)).all()
+    events = db.exec(
+        select(ProviderEvent)
+        .where(ProviderEvent.order_number == order.number)
+        .order_by(col(ProviderEvent.id))
+    ).all()
+    return {
+        "order": order,
+        "lines": order_lines(db, order),
+        "payments": payments_of(db, order),
+        "events": events,
+        "notes": notes,
+        "mails": list_outbox(db, to=order.email, limit=20),
+        "licence": db.get(Licence, order.licence_id) if order.licence_id else None,
+        "due": outstanding(order),
+        "status_label": STATUS_LABELS[OrderStatus(order.status)],
+        "quote_number": quote_reference(order),
+        "invoice_number": invoice_reference(order),
+        "attention": REASONS.get(order.needs_action or ""),
+        "money": lambda amount: t.money(Money.of(amount, order.currency)),
+        "payment_error": None,
+        "form": {},
+    }
+
+
+@get("/orders/{number:int}", sync_to_thread=True, guards=[operator_session])
+@transaction
+def order_detail(
+    request: Request[Any, Any, Any], db: Db, shop: ShopDep, number: FromPath[int]
+) -> Template:
+    operator = current_operator(db, request)
+    t = _t(shop, operator)
+    order = order_by_number(db, number)
+    return admin_page("admin/order.html", shop, t, operator, **_order_context(db, shop, t, order))
+
+
+@post("/orders/{number:int}/payments", sync_to_thread=True, guards=[operator_session])
+@transaction
+def order_payment(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    number: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template | Redirect:
+    """A bank transfer or cheque received (partial allowed); paid in full, the order's
+    licence is issued and the buyer mailed, as through the API."""
+    operator = current_operator(db, request)
+    t = _t(shop, operator)
+    order = order_by_number(db, number)
+    try:
+        with db.begin_nested():
+            changed = receive_payment(
+                db,
+                shop,
+                enabled,
+                order,
+                amount=parse_amount(local_number(data.get("amount", ""), t), order.currency),
+                currency=order.currency,
+                method=data.get("method") or order.payment_method,
+                reference=data.get("reference", "").strip()[:200] or None,
+                operator=operator.email,
+                accept_overpayment=data.get("accept_overpayment") == "1",
+            )
+    except ShopError as error:
+        db.refresh(order)
+        context = _order_context(db, shop, t, order)
+        context.update(payment_error=t.gettext(error.detail, **error.params), form=data)
+        return admin_page("admin/order.html", shop, t, operator, status_code=422, **context)
+    if changed:
+        mail_queued(request)
+    return Redirect(f"/admin/orders/{number}", status_code=303)
+
+
+def _close_cancelled(answer: Redirect, kwargs: dict[str, Any]) -> Redirect:
+    """After the cancel's commit: its card or PayPal payment cancelled at the provider."""
+    shop: Shop = kwargs["shop"]
+    with Session(shop.engine) as session:
+        token = session.exec(select(Order.token).where(Order.number == kwargs["number"])).first()
+    if token:
+        methods = shop.plugins.everything.payment_methods
+        close_after_cancel(shop.engine, methods, shop.settings, shop.clock.now(), token)
+    return answer
+
+
+@post("/orders/{number:int}/cancel", sync_to_thread=True, guards=[operator_session])
+@transaction(after_commit=_close_cancelled)
+def order_cancel(
+    request: Request[Any, Any, Any], db: Db, shop: ShopDep, number: FromPath[int]
+) -> Redirect:
+    current_operator(db, request)
+    cancel_order(db, order_by_number(db, number), shop.clock.now())
+    return Redirect(f"/admin/orders/{number}", status_code=303)
+
+
+@get("/plugins", sync_to_thread=True, guards=[operator_session])
+@transaction
+def plugins_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    """Every installed plugin, as the running server sees it: on or off, its version, its
+    settings (secrets redacted, test mode's fakes included) and what keeps it out."""
+    operator = current_operator(db, request)
+    on = enabled_names(db, shop.plugins)
+    plugins = [
+        {
+            "info": info,
+            "enabled": info.name in on,
+            "settings": [
+                (s.variable(info.name), shown(s, shop.settings.plugin(info.name).get(s.name)))
+                for s in shop.plugins.declared_settings.get(info.name, [])
+            ],
+            "missing": shop.plugins.missing_settings(info.name, shop.settings),
+        }
+        for info in shop.plugins.infos.values()
+    ]
+    return admin_page("admin/plugins.html", shop, _t(shop, operator), operator, plugins=plugins)
+
+
+@post("/plugins/{name:str}", sync_to_thread=True, guards=[operator_session])
+@transaction
+def plugin_toggle(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    name: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Redirect:
+    current_operator(db, request)
+    if name not in shop.plugins.infos:
+        raise ShopError(404, "not_found", N_("No plugin is called “%(name)s”."), name=name)
+    try:
+        set_enabled(db, shop.plugins, name, data.get("enabled") == "1", shop.clock.now())
+    except EssentialPlugin:
+        raise ShopError(
+            409, "plugin_essential", N_("The plugin “%(name)s” cannot be disabled."), name=name
+        ) from None
+    return Redirect("/admin/plugins", status_code=303)
+
+
+@get("/import", sync_to_thread=True, guards=[operator_session])
+@transaction
+def import_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    operator = current_operator(db, request)
+    return admin_page("admin/import.html", shop, _t(shop, operator), operator, report=None)
+
+
+@post("/import", sync_to_thread=True, status_code=200, guards=[operator_session])
+@transaction
+def import_upload(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Template:
+    """A CSV of existing customers' subscriptions, imported all or nothing (R33), with the
+    report of every wrong line."""
+    operator = current_operator(db, request)
+    t = _t(shop, operator)
+    upload = data.get("file")
+    error = None
+    report = None
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        error = t.gettext(N_("Choose a CSV file to import."))
+    else:
+        try:
+            text = upload.file.read(shop.settings.max_body_bytes).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            error = t.gettext(N_("The file is not UTF-8 text; save the CSV as UTF-8."))
+        else:
+            report = import_csv(
+                db,
+                text,
+                enabled=enabled,
+                settings=shop.settings,
+                now=shop.clock.now(),
+                actor=operator.email,
+            )
+    subscriptions = {}
+    if report is not None and report.ok:
+        ids = [row.subscription_id for row in report.imported]
+        found = db.exec(select(Subscription).where(col(Subscription.id).in_(ids))).all()
+        subscriptions = {s.id: s for s in found}
+    return admin_page(
+        "admin/import.html",
+        shop,
+        t,
+        operator,
+        report=report,
+        error=error,
+        problems=[(p, describe(p, t)) for p in report.problems] if report else [],
+        subscriptions=subscriptions,
+        status_code=200 if error is None and (report is None or report.ok) else 422,
+    )
+
+
+admin_pages = Router(
+    "/admin",
+    route_handlers=[
+        login_page,
+        login_submit,
+        logout,
+        choose_language,
+        dashboard_page,
+        orders_page,
+        order_detail,
+        order_payment,
+        order_cancel,
+        plugins_page,
+        plugin_toggle,
+        import_page,
+        import_upload,
+    ],
+    exception_handlers={LoginRequired: to_login},
+    include_in_schema=False,
+)
