@@ -52,6 +52,7 @@ from shop.web.address_pages import (
     trial_confirm_page,
     trial_key_page,
 )
+from shop.web.account_pages import ROUTES as ACCOUNT_ROUTES
 from shop.web.api.admin import admin_router
 from shop.web.api.admin_reviews import admin_reviews_router
 from shop.web.api.licences import licences_router
@@ -349,6 +350,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         admin_reviews_router,
         subscriptions_router,
         licences_router,
+        *ACCOUNT_ROUTES,
         create_static_files_router(
             path="/static", directories=[settings.static_dir], cache_control=PUBLIC
         ),
