@@ -44,6 +44,7 @@ from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.state import EnabledCache
 from shop.private_files import secret_from_file
 from shop.settings import Settings
+from shop.web.account_pages import ROUTES as ACCOUNT_ROUTES
 from shop.web.address_pages import (
     release_confirm_page,
     release_page,
@@ -52,7 +53,6 @@ from shop.web.address_pages import (
     trial_confirm_page,
     trial_key_page,
 )
-from shop.web.account_pages import ROUTES as ACCOUNT_ROUTES
 from shop.web.api.admin import admin_router
 from shop.web.api.admin_reviews import admin_reviews_router
 from shop.web.api.licences import licences_router

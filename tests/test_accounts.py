@@ -194,10 +194,98 @@ def test_r35_customer_a_sees_nothing_of_customer_b(
     for path, data in (
         (f"/en/account/orders/{b_quote['number']}/po-number", {"po_number": "X"}),
         (f"/en/account/orders/{b_quote['number']}/cancel", {}),
-        (f"/en/account/licences/{b_licence['id']}/contacts", {"email": "x@example.com", "role": "billing"}),
+        (
+            f"/en/account/licences/{b_licence['id']}/contacts",
+            {"email": "x@example.com", "role": "billing"},
+        ),
         (f"/en/account/licences/{b_licence['id']}/primary", {}),
     ):
         answer = client.post(path, data={**data, **csrf}, follow_redirects=False)
         assert answer.status_code == 404, path
     quote = client.get(f"/api/v1/orders/{b_quote['token']}").json()["order"]
     assert quote["status"] == "quote" and quote.get("po_number") in (None, "")
+
+
+def test_r35_an_open_quote_takes_a_po_number_and_can_be_deleted(
+    client: TestClient[Any], admin: dict[str, str]
+) -> None:
+    quote = buy(client, admin, "quote@example.com", quote=True, payment_method=None)
+    assert quote["status"] == "quote"
+    log_in(client, admin, "quote@example.com")
+    page = client.get(f"/en/account/orders/{quote['number']}")
+    assert page.status_code == 200 and 'id="save-po"' in page.text
+    csrf = {"_csrf_token": csrf_token(page.text)}
+    saved = client.post(
+        f"/en/account/orders/{quote['number']}/po-number", data={"po_number": " PO-77 ", **csrf}
+    )
+    assert saved.status_code == 200 and 'id="po-number">PO-77<' in saved.text
+    stored = client.get(f"/api/v1/orders/{quote['token']}").json()["order"]
+    assert stored["po_number"] == "PO-77"
+    pdf = client.get(f"/en/account/orders/{quote['number']}/document.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    deleted = client.post(f"/en/account/orders/{quote['number']}/cancel", data=csrf)
+    assert deleted.status_code == 200 and 'id="delete-quote"' not in deleted.text
+    assert client.get(f"/api/v1/orders/{quote['token']}").json()["order"]["status"] == "cancelled"
+    again = client.post(
+        f"/en/account/orders/{quote['number']}/po-number", data={"po_number": "X", **csrf}
+    )
+    assert again.status_code == 409
+
+
+def test_r35_contacts_see_the_licence_until_removed(
+    client: TestClient[Any], admin: dict[str, str]
+) -> None:
+    order = buy(client, admin, "owner@example.com")
+    licence = client.get(
+        "/api/v1/admin/licences", params={"email": "owner@example.com"}, headers=admin
+    ).json()["licences"][0]
+    log_in(client, admin, "owner@example.com")
+    page = client.get("/en/account")
+    csrf = {"_csrf_token": csrf_token(page.text)}
+    for email, role in (("bill@example.com", "billing"), ("tech@example.com", "technical")):
+        added = client.post(
+            f"/en/account/licences/{licence['id']}/contacts",
+            data={"email": email, "role": role, **csrf},
+        )
+        assert added.status_code == 200 and email in added.text
+    twice = client.post(
+        f"/en/account/licences/{licence['id']}/contacts",
+        data={"email": "Bill@example.com", "role": "billing", **csrf},
+    )
+    assert twice.status_code == 409 and 'id="account-error"' in twice.text
+    client.post("/en/logout", data=csrf)
+
+    bill_client = TestClient(app=client.app)  # Bill stays logged in in his own browser
+    log_in(bill_client, admin, "bill@example.com")  # a contact is a known address
+    page = bill_client.get("/en/account")
+    assert licence["key"] in page.text and f'id="order-{order["number"]}"' in page.text
+    bill_csrf = {"_csrf_token": csrf_token(page.text)}
+    assert bill_client.get(f"/en/account/orders/{order['number']}/document.pdf").status_code == 200
+    assert bill_client.get(f"/en/account/licences/{licence['id']}/key.txt").status_code == 200
+    bill_client.post(f"/en/account/licences/{licence['id']}/primary", data=bill_csrf)
+
+    log_in(client, admin, "tech@example.com")
+    page = client.get("/en/account")
+    assert "bill@example.com · Billing · " in page.text and "primary" in page.text
+    csrf = {"_csrf_token": csrf_token(page.text)}
+    client.post(f"/en/account/licences/{licence['id']}/primary", data=csrf)
+    page = client.get("/en/account")
+    assert re.search(r"tech@example\.com · Technical · <strong>primary", page.text)
+    assert not re.search(r"bill@example\.com · Billing · <strong>primary", page.text)
+    ids = re.findall(rf"/en/account/licences/{licence['id']}/contacts/(\d+)/remove", page.text)
+    assert len(ids) == 2
+    removed = client.post(
+        f"/en/account/licences/{licence['id']}/contacts/{ids[0]}/remove", data=csrf
+    )
+    assert removed.status_code == 200 and "bill@example.com" not in removed.text
+    client.post("/en/logout", data=csrf)
+
+    # Removed: Bill's open session sees nothing of the licence, and he gets no new link.
+    assert bill_client.get(f"/en/account/licences/{licence['id']}/key.txt").status_code == 404
+    assert bill_client.get(f"/en/account/orders/{order['number']}").status_code == 404
+    assert (
+        bill_client.get(f"/en/account/subscriptions/{order['subscription_id']}").status_code == 404
+    )
+    assert licence["key"] not in bill_client.get("/en/account").text
+    client.post("/api/v1/account/login-link", json={"email": "bill@example.com"})
+    assert len(mails(client, admin, "bill@example.com")) == 1

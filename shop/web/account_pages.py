@@ -141,7 +141,12 @@ def login_submit(
             request_login_link(db, shop.templates, shop.settings, email, t.locale, shop.clock.now())
     except ShopError as problem:
         page = _login_page(
-            request, shop, enabled, t, email=email, error=t.gettext(problem.detail, **problem.params)
+            request,
+            shop,
+            enabled,
+            t,
+            email=email,
+            error=t.gettext(problem.detail, **problem.params),
         )
         page.status_code = 422
         return page
@@ -160,9 +165,7 @@ def login_link_page(
     token: FromPath[str],
 ) -> Template:
     """The link from the mail: one button that logs in."""
-    return _login_page(
-        request, shop, enabled, t, confirm=f"/{t.locale}/account/login/{token}/use"
-    )
+    return _login_page(request, shop, enabled, t, confirm=f"/{t.locale}/account/login/{token}/use")
 
 
 @post("/{lang:str}/account/login/{token:str}/use", sync_to_thread=True, status_code=200)
