@@ -289,3 +289,30 @@ def test_r35_contacts_see_the_licence_until_removed(
     assert licence["key"] not in bill_client.get("/en/account").text
     client.post("/api/v1/account/login-link", json={"email": "bill@example.com"})
     assert len(mails(client, admin, "bill@example.com")) == 1
+
+
+def test_r35_the_account_lists_subscriptions_and_open_orders_to_pay(
+    client: TestClient[Any], admin: dict[str, str]
+) -> None:
+    paid = buy(client, admin, "subs@example.com")
+    log_in(client, admin, "subs@example.com")
+    page = client.get("/en/account")
+    assert f'/en/account/subscriptions/{paid["subscription_id"]}"' in page.text
+    assert "Active" in page.text and "€" in page.text  # status and next renewal amount
+    sub = client.get(f"/en/account/subscriptions/{paid['subscription_id']}", follow_redirects=False)
+    assert re.fullmatch(r"/en/subscriptions/[\w-]+", sub.headers["location"])
+    assert client.get(sub.headers["location"]).status_code == 200
+    # An unpaid upgrade-sized order of the same address: "pay now" on its page and in the list.
+    quote = buy(client, admin, "subs@example.com", quote=True, payment_method=None)
+    page = client.get("/en/account")
+    assert f'/en/orders/{quote["token"]}"' in page.text
+    detail = client.get(f"/en/account/orders/{quote['number']}")
+    assert 'id="pay-now"' in detail.text and 'id="document"' in detail.text
+    paid_detail = client.get(f"/en/account/orders/{paid['number']}")
+    assert 'id="pay-now"' not in paid_detail.text
+
+
+def test_r35_the_login_link_life_is_a_setting(monkeypatch: Any) -> None:
+    monkeypatch.setenv("SHOP_LOGIN_LINK_MINUTES", "45")
+    assert Settings.from_env().login_link_minutes == 45
+    assert Settings().login_link_minutes == 30
