@@ -316,3 +316,16 @@ def test_r35_the_login_link_life_is_a_setting(monkeypatch: Any) -> None:
     monkeypatch.setenv("SHOP_LOGIN_LINK_MINUTES", "45")
     assert Settings.from_env().login_link_minutes == 45
     assert Settings().login_link_minutes == 30
+
+
+def test_r35_the_login_mail_speaks_the_customers_language(
+    client: TestClient[Any], admin: dict[str, str]
+) -> None:
+    buy(client, admin, "talen@example.com")
+    subjects = {}
+    for lang in ("de", "nl", "en"):
+        client.post(f"/api/v1/account/login-link?lang={lang}", json={"email": "talen@example.com"})
+    for mail in mails(client, admin, "talen@example.com"):
+        subjects[mail["locale"]] = mail["subject"]
+        assert f"/{mail['locale']}/account/login/" in mail["text"]
+    assert subjects == {"de": "Ihr Login-Link", "nl": "Uw inloglink", "en": "Your login link"}
