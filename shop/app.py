@@ -44,6 +44,7 @@ from shop.plugins.manager import Plugins, get_plugin_manager
 from shop.plugins.state import EnabledCache
 from shop.private_files import secret_from_file
 from shop.settings import Settings
+from shop.web.account_pages import ROUTES as ACCOUNT_ROUTES
 from shop.web.address_pages import (
     release_confirm_page,
     release_page,
@@ -351,6 +352,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         admin_reviews_router,
         subscriptions_router,
         licences_router,
+        *ACCOUNT_ROUTES,
         create_static_files_router(
             path="/static", directories=[settings.static_dir], cache_control=PUBLIC
         ),

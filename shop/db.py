@@ -49,7 +49,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
 def load_models() -> type[SQLModel]:
     """Import every module that declares tables, so the metadata knows them all."""
+    import shop.accounts.contacts
     import shop.accounts.links
+    import shop.accounts.login
     import shop.accounts.tokens
     import shop.backoffice.operators
     import shop.catalog.rates

@@ -45,6 +45,7 @@ TITLES = {
     "not_resumable": N_("Cannot be resumed"),
     "link_expired": N_("Link expired"),
     "operator_exists": N_("Operator exists"),
+    "contact_exists": N_("Contact exists"),
     "idempotency_key_reused": N_("Idempotency-Key already used"),
     "review_pending": N_("Under review"),
     "not_under_review": N_("Not under review"),

@@ -52,6 +52,7 @@ class Settings:
     api_token_days: int = 365  # an operator token made by `shop admin token` expires then
     order_link_days: int = 90  # an order's mailed link works this long after it closed
     link_hours: int = 24  # a link mailed to an address (trial, release) works this long, once
+    login_link_minutes: int = 30  # a customer's login link works this long, once (R35)
     # Seconds a `shop jobs run` waits for SQLite's write lock before it rolls its batch
     # back, pauses and tries again (shop.jobs.retry).
     jobs_lock_wait: float = 10.0
@@ -155,6 +156,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_API_TOKEN_DAYS": ("api_token_days", int),
     "SHOP_LINK_HOURS": ("link_hours", int),
     "SHOP_ORDER_LINK_DAYS": ("order_link_days", int),
+    "SHOP_LOGIN_LINK_MINUTES": ("login_link_minutes", int),
     "SHOP_JOBS_LOCK_WAIT": ("jobs_lock_wait", float),
     "SHOP_JOBS_BATCH": ("jobs_batch", int),
     "SHOP_SELLER_NAME": ("seller_name", str),

@@ -1,7 +1,7 @@
 """back-office operators
 
 Revision ID: 0014
-Revises: 0015
+Revises: 0013
 Create Date: 2026-12-02 14:30:00.000000
 
 ``operator`` holds the people who log in to /admin: an argon2 password hash, an optional
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = "0014"
-down_revision: str | None = "0015"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

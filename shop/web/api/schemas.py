@@ -653,3 +653,13 @@ class ReviewAnswer(Struct):
     order: Order
     request: ReviewRequestInfo
     decision: Annotated[str, Meta(examples=["accept"])]
+
+
+class LoginLinkRequest(Struct, frozen=True):
+    """The address to mail a login link to; only an address the shop knows gets one."""
+
+    email: Email
+
+
+class LoginLinkAnswer(Struct):
+    status: Annotated[str, Meta(examples=["accepted"])]
