@@ -1,7 +1,7 @@
 """Links mailed to an address, so that only its owner acts on it: a trial's confirmation
 (the key is shown after following it) and the release of an address held by an unpaid
-order someone else placed (R1). Stored as hashes; each works once, for
-``Settings.link_hours``."""
+order someone else placed (R1), and the login to the account (R35). Stored as hashes;
+each works once, for its lifetime (``Settings.link_hours``, ``login_link_minutes``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 class LinkPurpose(StrEnum):
     TRIAL = "trial"
     RELEASE = "release"
+    LOGIN = "login"  # the customer's account (shop.accounts.login)
 
 
 class AddressLink(SQLModel, table=True):
@@ -42,7 +43,7 @@ def create_link(
     purpose: LinkPurpose,
     email: str,
     now: datetime,
-    hours: int,
+    lifetime: timedelta,
     *,
     locale: str = "en",
     sku: str | None = None,
@@ -57,7 +58,7 @@ def create_link(
             sku=sku,
             locale=locale,
             created_at=now,
-            expires_at=now + timedelta(hours=hours),
+            expires_at=now + lifetime,
         )
     )
     session.flush()

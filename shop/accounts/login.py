@@ -3,20 +3,18 @@
 ``request_login_link`` mails a link only to an address the shop knows (a licence's, a
 contact's or an order's); the caller answers the same either way, so nobody learns whether
 an address has anything here. The link works once, for ``Settings.login_link_minutes``;
-only the SHA-256 of its token is stored.
+only the SHA-256 of its token is stored (``shop.accounts.links``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from jinja2 import Environment
-from sqlalchemy import update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, select
 
 from shop.accounts.contacts import LicenceContact
+from shop.accounts.links import LinkPurpose, create_link, use_link
 from shop.i18n import Translator
 from shop.licences.models import Licence, check_email, normalise_email
 from shop.mail.outbox import queue_mail
@@ -26,21 +24,6 @@ from shop.settings import Settings
 
 LOGIN_LINK = "login_link"
 CUSTOMER = "customer"  # the session key holding the logged-in customer's address
-
-
-class LoginLink(SQLModel, table=True):
-    __tablename__ = "login_link"
-
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(max_length=64, unique=True)
-    email: str = Field(max_length=320, index=True)  # normalised
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None = None
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def known_address(session: Session, email: str) -> bool:
@@ -67,17 +50,10 @@ def request_login_link(
     email = normalise_email(check_email(raw_email))
     if not known_address(session, email):
         return
-    token = secrets.token_urlsafe(32)
     minutes = settings.login_link_minutes
-    session.add(
-        LoginLink(
-            token_hash=_digest(token),
-            email=email,
-            created_at=now,
-            expires_at=now + timedelta(minutes=minutes),
-        )
+    token = create_link(
+        session, LinkPurpose.LOGIN, email, now, timedelta(minutes=minutes), locale=locale
     )
-    session.flush()
     t = Translator.for_settings(settings, locale)
     mail = render_mail(
         env,
@@ -101,17 +77,6 @@ def request_login_link(
 
 def use_login_link(session: Session, token: str, now: datetime) -> str | None:
     """The address a link logs in, the link used now; None when it is unknown, expired or
-    used already. A conditional update decides, so two clicks cannot both use it."""
-    digest = _digest(token)
-    taken = session.execute(
-        update(LoginLink)
-        .where(
-            col(LoginLink.token_hash) == digest,
-            col(LoginLink.used_at).is_(None),
-            col(LoginLink.expires_at) > now,
-        )
-        .values(used_at=now)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.exec(select(LoginLink.email).where(LoginLink.token_hash == digest)).one()
+    used already (``use_link`` decides, so two clicks cannot both use it)."""
+    link = use_link(session, token, LinkPurpose.LOGIN, now)
+    return link.email if link else None

@@ -9,7 +9,7 @@ learns nothing either way; the mail goes to the address.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from jinja2 import Environment
 from sqlmodel import Session
@@ -38,7 +38,12 @@ def send_trial_link(
 ) -> None:
     """Mail the trial's address the link that shows its key."""
     token = create_link(
-        session, LinkPurpose.TRIAL, licence.email, now, settings.link_hours, locale=locale
+        session,
+        LinkPurpose.TRIAL,
+        licence.email,
+        now,
+        timedelta(hours=settings.link_hours),
+        locale=locale,
     )
     t = Translator.for_settings(settings, locale)
     mail = render_mail(
@@ -95,7 +100,12 @@ def request_release(
     if holding_order(session, email) is None:
         return
     token = create_link(
-        session, LinkPurpose.RELEASE, email, now, settings.link_hours, locale=locale
+        session,
+        LinkPurpose.RELEASE,
+        email,
+        now,
+        timedelta(hours=settings.link_hours),
+        locale=locale,
     )
     t = Translator.for_settings(settings, locale)
     mail = render_mail(

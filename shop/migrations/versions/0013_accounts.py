@@ -1,11 +1,11 @@
-"""customer accounts: one-time login links, contacts per licence (R35)
+"""customer accounts: contacts per licence (R35)
 
 Revision ID: 0013
 Revises: 0015
 Create Date: 2026-12-02 14:10:00.000000
 
-``login_link`` holds the links mailed to a customer to log in (the SHA-256 of the token,
-valid once and for a while); ``licence_contact`` the billing and technical contacts who
+The login links mailed to a customer are ``address_link`` rows (purpose ``login``);
+``licence_contact`` holds the billing and technical contacts who
 see a licence beside its licensee. (Revises 0015, the imports' migration, which already
 followed 0012: one head.)
 """
@@ -24,18 +24,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "login_link",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("used_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("token_hash"),
-    )
-    op.create_index("ix_login_link_email", "login_link", ["email"])
     op.create_table(
         "licence_contact",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -56,5 +44,3 @@ def downgrade() -> None:
     op.drop_index("ix_licence_contact_email", table_name="licence_contact")
     op.drop_index("ix_licence_contact_licence_id", table_name="licence_contact")
     op.drop_table("licence_contact")
-    op.drop_index("ix_login_link_email", table_name="login_link")
-    op.drop_table("login_link")
