@@ -52,3 +52,22 @@ def test_order_link_works_while_open_and_for_the_set_days_after_payment(
     later = replace(settings, clock="2025-06-01T09:00:00+00:00")
     with TestClient(app=create_app(later)) as c:
         assert c.get(f"/de/orders/{open_one['order']['token']}").status_code == 200
+
+
+def test_r35_logged_in_the_buyer_still_sees_an_order_whose_link_expired(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    from test_accounts import log_in
+
+    with TestClient(app=create_app(seeded)) as client:
+        order = _paid_order(client, admin)
+        client.post("/api/v1/orders", json={**ORDER, "email": "other@example.com"})
+    later = replace(seeded, clock="2025-08-01T09:00:00+00:00")  # 120 days on
+    with TestClient(app=create_app(later)) as client:
+        assert client.get(f"/de/orders/{order['token']}").status_code == 410
+        log_in(client, admin, "other@example.com", "de")
+        assert client.get(f"/de/orders/{order['token']}").status_code == 410  # not theirs
+    with TestClient(app=create_app(later)) as client:
+        log_in(client, admin, "kept@example.com", "de")
+        shown = client.get(f"/de/orders/{order['token']}")
+        assert shown.status_code == 200 and 'id="licence-key"' in shown.text

@@ -61,11 +61,15 @@ def licence_for(session: Session, email: str, licence_id: int) -> Licence:
     return licence
 
 
+def sees_order(session: Session, email: str | None, order: Order) -> bool:
+    if not email:
+        return False
+    return order.email == email or order.licence_id in licence_ids(session, email)
+
+
 def order_for(session: Session, email: str, number: int) -> Order:
     order = session.exec(select(Order).where(Order.number == number)).first()
-    if order is None:
-        raise not_visible()
-    if order.email != email and order.licence_id not in licence_ids(session, email):
+    if order is None or not sees_order(session, email, order):
         raise not_visible()
     return order
 
