@@ -64,7 +64,7 @@ def back_office(seeded: Settings) -> Any:
 def test_backoffice_every_page_sends_a_stranger_to_the_login(client: TestClient[Any]) -> None:
     token = csrf(client.get("/admin/login").text)
     routes = [
-        (method, route.path.replace("{number:int}", "1").replace("{name:str}", "paypal"))
+        (method, re.sub(r"\{\w+:int\}", "1", route.path).replace("{name:str}", "paypal"))
         for route in client.app.routes
         if route.path.startswith("/admin")
         for method in getattr(route, "methods", ())
@@ -277,3 +277,19 @@ def test_backoffice_bars_scale_each_currency_to_its_own_best_month() -> None:
     assert laid[(date(2025, 3, 1), "DZD")].height == 100
     assert laid[(date(2025, 3, 1), "DZD")].x != laid[(date(2025, 3, 1), "EUR")].x
     assert dashboard.bars([], months, width=300, height=100) == []
+
+
+def test_r2_the_operator_moves_a_licence_to_another_address(back_office: TestClient[Any]) -> None:
+    first = _order(back_office, email="old@example.com")
+    _order(back_office, email="taken@example.com")
+    page = back_office.get("/admin/licences", params={"q": "old@"}).text
+    licence = re.search(r'id="licence-(\d+)"', page)
+    assert licence, page
+    path = f"/admin/licences/{licence.group(1)}/email"
+    refused = back_office.post(path, data={"email": "Taken@example.com", "_csrf_token": csrf(page)})
+    assert refused.status_code == 409 and "taken@example.com" in refused.text
+    assert 'aria-invalid="true"' in refused.text
+    moved = back_office.post(path, data={"email": "new@example.com", "_csrf_token": csrf(page)})
+    assert moved.status_code == 200 and "new@example.com" in moved.text
+    order = back_office.get(f"/api/v1/orders/{first['token']}").json()["order"]
+    assert order["licence_id"] == int(licence.group(1))

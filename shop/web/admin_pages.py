@@ -22,6 +22,7 @@ from shop.backoffice.operators import OperatorAccount, authenticate, operator_by
 from shop.catalog.products import N_
 from shop.errors import ShopError
 from shop.i18n import LOCALES, Translator
+from shop.licences.email_change import change_licence_email
 from shop.licences.models import Licence, normalise_email
 from shop.mail import list_outbox
 from shop.money import Money
@@ -307,6 +308,63 @@ def order_cancel(
     return Redirect(f"/admin/orders/{number}", status_code=303)
 
 
+@get("/licences", sync_to_thread=True, guards=[operator_session])
+@transaction
+def licences_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    """Licences by e-mail, each with the operator's change of its address (R2)."""
+    operator = current_operator(db, request)
+    query = request.query_params.get("q", "").strip()[:320]
+    statement = select(Licence).order_by(col(Licence.id).desc()).limit(200)
+    if query:
+        statement = statement.where(col(Licence.email).contains(normalise_email(query)))
+    return admin_page(
+        "admin/licences.html",
+        shop,
+        _t(shop, operator),
+        operator,
+        licences=db.exec(statement).all(),
+        q=query,
+        error=None,
+        failed_id=None,
+    )
+
+
+@post("/licences/{licence_id:int}/email", sync_to_thread=True, guards=[operator_session])
+@transaction
+def licence_email(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    licence_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template | Redirect:
+    """R2: the licence moves to another address, its subscriptions with it, with a new key;
+    an address that holds a licence already is refused on the form (R1)."""
+    operator = current_operator(db, request)
+    licence = db.get(Licence, licence_id)
+    if licence is None:
+        raise ShopError(404, "not_found", N_("There is nothing at this address."))
+    try:
+        change_licence_email(
+            db, licence, data.get("email", ""), settings=shop.settings, now=shop.clock.now()
+        )
+    except ShopError as error:
+        db.refresh(licence)
+        t = _t(shop, operator)
+        return admin_page(
+            "admin/licences.html",
+            shop,
+            t,
+            operator,
+            status_code=error.status,
+            licences=[licence],
+            q=licence.email,
+            error=t.gettext(error.detail, **error.params),
+            failed_id=licence.id,
+        )
+    return Redirect(f"/admin/licences?q={licence.email}", status_code=303)
+
+
 @get("/plugins", sync_to_thread=True, guards=[operator_session])
 @transaction
 def plugins_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
@@ -419,6 +477,8 @@ admin_pages = Router(
         order_detail,
         order_payment,
         order_cancel,
+        licences_page,
+        licence_email,
         plugins_page,
         plugin_toggle,
         import_page,
