@@ -25,6 +25,7 @@ from shop.i18n import LOCALES, Translator
 from shop.licences.email_change import change_licence_email
 from shop.licences.models import Licence, normalise_email
 from shop.mail import list_outbox
+from shop.mail.outbox import OutboxMessage
 from shop.money import Money
 from shop.orders.attention import REASONS
 from shop.orders.lifecycle import cancel_order
@@ -365,6 +366,37 @@ def licence_email(
     return Redirect(f"/admin/licences?q={licence.email}", status_code=303)
 
 
+@get("/outbox", sync_to_thread=True, guards=[operator_session])
+@transaction
+def outbox_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    operator = current_operator(db, request)
+    to = request.query_params.get("to", "").strip()[:320] or None
+    return admin_page(
+        "admin/outbox.html",
+        shop,
+        _t(shop, operator),
+        operator,
+        messages=list_outbox(db, to=to, limit=100),
+        to=to or "",
+    )
+
+
+@get("/outbox/{message_id:int}", sync_to_thread=True, guards=[operator_session])
+@transaction
+def outbox_message(
+    request: Request[Any, Any, Any], db: Db, shop: ShopDep, message_id: FromPath[int]
+) -> Template:
+    """One e-mail as its reader sees it: the HTML in a sandboxed frame (no scripts, no
+    forms, its own origin), beside the plain text."""
+    operator = current_operator(db, request)
+    message = db.get(OutboxMessage, message_id)
+    if message is None:
+        raise ShopError(404, "not_found", N_("There is nothing at this address."))
+    return admin_page(
+        "admin/outbox_message.html", shop, _t(shop, operator), operator, message=message
+    )
+
+
 @get("/plugins", sync_to_thread=True, guards=[operator_session])
 @transaction
 def plugins_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
@@ -479,6 +511,8 @@ admin_pages = Router(
         order_cancel,
         licences_page,
         licence_email,
+        outbox_page,
+        outbox_message,
         plugins_page,
         plugin_toggle,
         import_page,

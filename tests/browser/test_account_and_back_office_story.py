@@ -176,6 +176,11 @@ def test_issue12_the_operator_switches_paypal_off_records_money_and_imports(
     page.click("#record-payment")
     expect(page.locator("#order-status")).to_have_text("Bezahlt")
     expect(page.locator("#licence-key")).to_contain_text("LS1.")
+    # The buyer's e-mails, as they read them: the HTML in a sandboxed frame.
+    page.goto(f"{story.url}/admin/outbox?to=ueberweisung@example.com")
+    page.click("#outbox tbody a >> nth=0")
+    frame = page.frame_locator("#mail-html").locator("body")
+    expect(frame).to_contain_text(str(order["number"]))
 
     csv = tmp_path / "bestand.csv"
     csv.write_text(LEGACY_CSV)
