@@ -293,3 +293,18 @@ def test_r2_the_operator_moves_a_licence_to_another_address(back_office: TestCli
     assert moved.status_code == 200 and "new@example.com" in moved.text
     order = back_office.get(f"/api/v1/orders/{first['token']}").json()["order"]
     assert order["licence_id"] == int(licence.group(1))
+
+
+def test_r16_a_subscription_page_shows_its_history(back_office: TestClient[Any]) -> None:
+    order = _order(back_office)
+    page = back_office.get(f"/admin/orders/{order['number']}").text
+    back_office.post(
+        f"/admin/orders/{order['number']}/payments",
+        data={"amount": order["total"]["amount"], "_csrf_token": csrf(page)},
+    )
+    listed = back_office.get("/admin/subscriptions", params={"status": "active"}).text
+    found = re.search(r'href="/admin/subscriptions/(\d+)"', listed)
+    assert found, listed
+    detail = back_office.get(f"/admin/subscriptions/{found.group(1)}").text
+    assert 'id="events"' in detail and "→ active" in detail
+    assert back_office.get("/admin/subscriptions/999999").status_code == 404

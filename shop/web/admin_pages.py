@@ -36,7 +36,8 @@ from shop.payments.closing import close_after_cancel
 from shop.plugins.settings import shown
 from shop.plugins.state import EssentialPlugin, enabled_names, set_enabled
 from shop.subscriptions.imports import describe, import_csv
-from shop.subscriptions.models import Subscription
+from shop.subscriptions.models import Subscription, SubscriptionStatus
+from shop.subscriptions.service import events as subscription_events
 from shop.web.api.admin_orders import order_by_number, receive_payment
 from shop.web.checkout_pages import STATUS_LABELS
 from shop.web.deps import Db, Enabled, Shop, ShopDep, mail_queued, request_locale
@@ -366,6 +367,51 @@ def licence_email(
     return Redirect(f"/admin/licences?q={licence.email}", status_code=303)
 
 
+@get("/subscriptions", sync_to_thread=True, guards=[operator_session])
+@transaction
+def subscriptions_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    operator = current_operator(db, request)
+    status = request.query_params.get("status", "")
+    query = request.query_params.get("q", "").strip()[:320]
+    statement = select(Subscription).order_by(col(Subscription.id).desc()).limit(200)
+    if status in {s.value for s in SubscriptionStatus}:
+        statement = statement.where(Subscription.status == status)
+    if query:
+        statement = statement.where(col(Subscription.email).contains(normalise_email(query)))
+    return admin_page(
+        "admin/subscriptions.html",
+        shop,
+        _t(shop, operator),
+        operator,
+        subscriptions=db.exec(statement).all(),
+        statuses=[s.value for s in SubscriptionStatus],
+        status=status,
+        q=query,
+    )
+
+
+@get("/subscriptions/{subscription_id:int}", sync_to_thread=True, guards=[operator_session])
+@transaction
+def subscription_detail(
+    request: Request[Any, Any, Any], db: Db, shop: ShopDep, subscription_id: FromPath[int]
+) -> Template:
+    """A subscription with its history: who changed what, when and why (R16)."""
+    operator = current_operator(db, request)
+    subscription = db.get(Subscription, subscription_id)
+    if subscription is None:
+        raise ShopError(404, "not_found", N_("There is nothing at this address."))
+    t = _t(shop, operator)
+    return admin_page(
+        "admin/subscription.html",
+        shop,
+        t,
+        operator,
+        subscription=subscription,
+        events=subscription_events(db, subscription),
+        recurring=t.money(Money.of(subscription.recurring_total, subscription.currency)),
+    )
+
+
 @get("/outbox", sync_to_thread=True, guards=[operator_session])
 @transaction
 def outbox_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
@@ -511,6 +557,8 @@ admin_pages = Router(
         order_cancel,
         licences_page,
         licence_email,
+        subscriptions_page,
+        subscription_detail,
         outbox_page,
         outbox_message,
         plugins_page,
