@@ -308,3 +308,57 @@ def test_r16_a_subscription_page_shows_its_history(back_office: TestClient[Any])
     detail = back_office.get(f"/admin/subscriptions/{found.group(1)}").text
     assert 'id="events"' in detail and "→ active" in detail
     assert back_office.get("/admin/subscriptions/999999").status_code == 404
+
+
+def test_r14_the_operator_sets_the_dzd_rate_and_margin_in_their_notation(
+    back_office: TestClient[Any],
+) -> None:
+    page = back_office.get("/admin/rates").text
+    assert 'id="rate-DZD"' in page
+    bad = back_office.post(
+        "/admin/rates/DZD", data={"rate": "-3", "margin": "5", "_csrf_token": csrf(page)}
+    )
+    assert bad.status_code == 422 and 'id="rate-error"' in bad.text
+    back_office.post(
+        "/admin/rates/DZD", data={"rate": "150,25", "margin": "5", "_csrf_token": csrf(page)}
+    )
+    now = back_office.get("/admin/rates").text
+    assert "1 EUR = 150.25 DZD" in now and "Marge 5" in now
+    products = back_office.get("/api/v1/products", params={"currency": "DZD", "country": "DZ"})
+    assert products.status_code == 200 and products.json()["products"]
+
+
+def test_r27_reviews_page_and_a_decision_on_a_quote_not_under_review(
+    back_office: TestClient[Any],
+) -> None:
+    page = back_office.get("/admin/reviews").text
+    assert 'id="no-reviews"' in page
+    quote = _order(back_office, email="q@example.com", quote=True)
+    refused = back_office.post(
+        f"/admin/reviews/{quote['number']}", data={"decision": "accept", "_csrf_token": csrf(page)}
+    )
+    assert refused.status_code == 409
+    assert back_office.get(f"/api/v1/orders/{quote['token']}").json()["order"]["status"] == "quote"
+
+
+def test_r13_an_overpaid_order_is_resolved_with_a_note(back_office: TestClient[Any]) -> None:
+    order = _order(back_office)
+    page = back_office.get(f"/admin/orders/{order['number']}").text
+    back_office.post(
+        f"/admin/orders/{order['number']}/payments",
+        data={"amount": "700", "accept_overpayment": "1", "_csrf_token": csrf(page)},
+    )
+    flagged = back_office.get(f"/admin/orders/{order['number']}").text
+    assert 'id="attention"' in flagged
+    listed = back_office.get("/admin/orders", params={"needs_action": "1"}).text
+    assert f'data-number="{order["number"]}"' in listed
+    empty = back_office.post(
+        f"/admin/orders/{order['number']}/resolve", data={"note": " ", "_csrf_token": csrf(flagged)}
+    )
+    assert empty.status_code == 422 and 'id="resolve-error"' in empty.text
+    back_office.post(
+        f"/admin/orders/{order['number']}/resolve",
+        data={"note": "90,00 zurücküberwiesen", "_csrf_token": csrf(flagged)},
+    )
+    done = back_office.get(f"/admin/orders/{order['number']}").text
+    assert 'id="attention"' not in done and "90,00 zurücküberwiesen" in done

@@ -4,6 +4,7 @@ parses, calls the domain the API calls too, and renders in the operator's langua
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,25 +21,31 @@ from sqlmodel import Session, col, or_, select
 from shop.backoffice import dashboard
 from shop.backoffice.operators import OperatorAccount, authenticate, operator_by_id
 from shop.catalog.products import N_
+from shop.catalog.rates import current_rates
 from shop.errors import ShopError
 from shop.i18n import LOCALES, Translator
+from shop.licences.coterm_review import decide_review, review_request
 from shop.licences.email_change import change_licence_email
 from shop.licences.models import Licence, normalise_email
 from shop.mail import list_outbox
 from shop.mail.outbox import OutboxMessage
 from shop.money import Money
-from shop.orders.attention import REASONS
+from shop.orders.attention import REASONS, resolve_flag
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderNote, OrderStatus, ProviderEvent
+from shop.orders.notifications import notify_review
 from shop.orders.numbers import invoice_reference, quote_reference
 from shop.orders.payments import order_lines, outstanding, parse_amount, payments_of
+from shop.orders.review import waiting_for_review
 from shop.payments.closing import close_after_cancel
 from shop.plugins.settings import shown
 from shop.plugins.state import EssentialPlugin, enabled_names, set_enabled
 from shop.subscriptions.imports import describe, import_csv
 from shop.subscriptions.models import Subscription, SubscriptionStatus
 from shop.subscriptions.service import events as subscription_events
+from shop.web.api.admin import save_rate
 from shop.web.api.admin_orders import order_by_number, receive_payment
+from shop.web.api.admin_reviews import parse_decision
 from shop.web.checkout_pages import STATUS_LABELS
 from shop.web.deps import Db, Enabled, Shop, ShopDep, mail_queued, request_locale
 from shop.web.transaction import transaction
@@ -235,6 +242,7 @@ def _order_context(db: Session, shop: Shop, t: Translator, order: Order) -> dict
         "attention": REASONS.get(order.needs_action or ""),
         "money": lambda amount: t.money(Money.of(amount, order.currency)),
         "payment_error": None,
+        "resolve_error": None,
         "form": {},
     }
 
@@ -365,6 +373,153 @@ def licence_email(
             failed_id=licence.id,
         )
     return Redirect(f"/admin/licences?q={licence.email}", status_code=303)
+
+
+@post("/orders/{number:int}/resolve", sync_to_thread=True, guards=[operator_session])
+@transaction
+def order_resolve(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    number: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template | Redirect:
+    """Clear an order's flag (overpaid, late money, stale follow-up) with what was done."""
+    operator = current_operator(db, request)
+    t = _t(shop, operator)
+    order = order_by_number(db, number)
+    note = data.get("note", "").strip()[:2000]
+    try:
+        if not note:
+            raise ShopError(422, "validation_error", N_("Please fill in this field."))
+        resolve_flag(db, order, note, operator.email, shop.clock.now())
+    except ShopError as error:
+        context = _order_context(db, shop, t, order)
+        context["resolve_error"] = t.gettext(error.detail, **error.params)
+        return admin_page(
+            "admin/order.html", shop, t, operator, status_code=error.status, **context
+        )
+    return Redirect(f"/admin/orders/{number}", status_code=303)
+
+
+@get("/reviews", sync_to_thread=True, guards=[operator_session])
+@transaction
+def reviews_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    """Co-terming quotes waiting for a decision (R27), each with what the buyer asked."""
+    operator = current_operator(db, request)
+    today = shop.clock.today()
+    t = _t(shop, operator)
+    reviews = [(order, review_request(db, order, today)) for order in waiting_for_review(db)]
+    return admin_page(
+        "admin/reviews.html",
+        shop,
+        t,
+        operator,
+        reviews=reviews,
+        money=lambda o: t.money(Money.of(o.total, o.currency)),
+        error=None,
+    )
+
+
+@post("/reviews/{number:int}", sync_to_thread=True, guards=[operator_session])
+@transaction
+def review_decide(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    number: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template | Redirect:
+    """Accept with the aligned maintenance end, or reject; the buyer is mailed (R27)."""
+    operator = current_operator(db, request)
+    t = _t(shop, operator)
+    order = order_by_number(db, number)
+    now, today = shop.clock.now(), shop.clock.today()
+    body = {"decision": data.get("decision"), "aligned_to": data.get("aligned_to") or None}
+    try:
+        with db.begin_nested():
+            decision, aligned_to = parse_decision(body)
+            decide_review(db, enabled, order, decision, aligned_to, operator.email, now, today)
+            notify_review(db, shop.templates, enabled, shop.settings, order, now)
+    except ShopError as error:
+        db.refresh(order)
+        reviews = [(o, review_request(db, o, today)) for o in waiting_for_review(db)]
+        return admin_page(
+            "admin/reviews.html",
+            shop,
+            t,
+            operator,
+            status_code=error.status,
+            reviews=reviews,
+            money=lambda o: t.money(Money.of(o.total, o.currency)),
+            error=(number, t.gettext(error.detail, **error.params)),
+        )
+    mail_queued(request)
+    return Redirect("/admin/reviews", status_code=303)
+
+
+def _rates_page(
+    db: Session,
+    shop: Shop,
+    operator: OperatorAccount,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Template:
+    rated = {
+        code: currency.priced_from
+        for code, currency in shop.plugins.everything.currencies.items()
+        if currency.priced_from is not None
+    }
+    return admin_page(
+        "admin/rates.html",
+        shop,
+        _t(shop, operator),
+        operator,
+        status_code=status_code,
+        rated=rated,
+        rates=current_rates(db),
+        error=error,
+    )
+
+
+@get("/rates", sync_to_thread=True, guards=[operator_session])
+@transaction
+def rates_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    """The EUR→DZD rate and margin for new quotes and orders (R14)."""
+    return _rates_page(db, shop, current_operator(db, request))
+
+
+@post("/rates/{currency:str}", sync_to_thread=True, guards=[operator_session])
+@transaction
+def rate_save(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    currency: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template | Redirect:
+    operator = current_operator(db, request)
+    t = _t(shop, operator)
+    rate, margin = data.get("rate", ""), data.get("margin", "")
+    try:
+        # A margin typed as percent ("5" or "5 %") is the fraction the API takes (0.05).
+        percent = local_number(margin.replace("%", ""), t)
+        fraction = str(Decimal(percent) / 100) if _is_number(percent) else percent
+        save_rate(db, shop, currency, local_number(rate, t), fraction)
+    except ShopError as error:
+        return _rates_page(
+            db, shop, operator, error.status, t.gettext(error.detail, **error.params)
+        )
+    return Redirect("/admin/rates", status_code=303)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
+    return True
 
 
 @get("/subscriptions", sync_to_thread=True, guards=[operator_session])
@@ -555,6 +710,11 @@ admin_pages = Router(
         order_detail,
         order_payment,
         order_cancel,
+        order_resolve,
+        reviews_page,
+        review_decide,
+        rates_page,
+        rate_save,
         licences_page,
         licence_email,
         subscriptions_page,

@@ -8,7 +8,9 @@ from litestar import Router, get, patch, put
 from litestar.di import Provide
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
+from sqlmodel import Session
 
+from shop.catalog.pricing import ExchangeRate
 from shop.catalog.products import N_
 from shop.catalog.rates import InvalidRate, parse_rate, set_rate
 from shop.errors import ShopError
@@ -33,7 +35,7 @@ from shop.web.api.schemas import (
     PluginToggle,
     answers,
 )
-from shop.web.deps import Db, Operator, ShopDep, provide_operator
+from shop.web.deps import Db, Operator, Shop, ShopDep, provide_operator
 from shop.web.transaction import transaction
 
 
@@ -115,22 +117,7 @@ def put_exchange_rate(
     ],
 ) -> dict[str, Any]:
     """Set the rate and margin used for new quotes and orders in ``currency`` (R14)."""
-    code = currency.upper()
-    target = shop.plugins.everything.currencies.get(code)
-    if target is None or target.priced_from is None:
-        raise ShopError(
-            404, "not_found", N_("%(currency)s is not priced by exchange rate."), currency=code
-        )
-    try:
-        rate, margin = parse_rate(data.rate, data.margin)
-    except InvalidRate as exc:
-        raise ShopError(
-            422,
-            "validation_error",
-            N_("“%(field)s” must be a positive number (margin: from 0 up to 1)."),
-            field=exc.field,
-        ).on_field(exc.field) from None
-    saved = set_rate(db, code, target.priced_from, rate, margin, shop.clock.now())
+    saved = save_rate(db, shop, currency, data.rate, data.margin)
     return {
         "exchange_rate": {
             "currency": saved.currency,
@@ -140,6 +127,26 @@ def put_exchange_rate(
             "effective_rate": plain(saved.effective),
         }
     }
+
+
+def save_rate(db: Session, shop: Shop, currency: str, rate: object, margin: object) -> ExchangeRate:
+    """Set a rate-priced currency's rate and margin (the API and the back office)."""
+    code = currency.upper()
+    target = shop.plugins.everything.currencies.get(code)
+    if target is None or target.priced_from is None:
+        raise ShopError(
+            404, "not_found", N_("%(currency)s is not priced by exchange rate."), currency=code
+        )
+    try:
+        parsed_rate, parsed_margin = parse_rate(rate, margin)
+    except InvalidRate as exc:
+        raise ShopError(
+            422,
+            "validation_error",
+            N_("“%(field)s” must be a positive number (margin: from 0 up to 1)."),
+            field=exc.field,
+        ).on_field(exc.field) from None
+    return set_rate(db, code, target.priced_from, parsed_rate, parsed_margin, shop.clock.now())
 
 
 admin_router = Router(
