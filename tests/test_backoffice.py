@@ -323,7 +323,7 @@ def test_r14_the_operator_sets_the_dzd_rate_and_margin_in_their_notation(
         "/admin/rates/DZD", data={"rate": "150,25", "margin": "5", "_csrf_token": csrf(page)}
     )
     now = back_office.get("/admin/rates").text
-    assert "1 EUR = 150.25 DZD" in now and "Marge 5" in now
+    assert "1 EUR = 150,25 DZD" in now and "Marge 5 %" in now
     products = back_office.get("/api/v1/products", params={"currency": "DZD", "country": "DZ"})
     assert products.status_code == 200 and products.json()["products"]
 

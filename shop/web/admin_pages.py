@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import NumberFormatError, parse_decimal
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
@@ -471,12 +471,15 @@ def _rates_page(
         for code, currency in shop.plugins.everything.currencies.items()
         if currency.priced_from is not None
     }
+    t = _t(shop, operator)
     return admin_page(
         "admin/rates.html",
         shop,
-        _t(shop, operator),
+        t,
         operator,
         status_code=status_code,
+        # As the operator writes numbers ("150,25" in German), without stored zeros.
+        number=lambda value: format_decimal(value, format="#,##0.######", locale=t.locale),
         rated=rated,
         rates=current_rates(db),
         error=error,
