@@ -53,7 +53,7 @@ from shop.web.address_pages import (
     trial_confirm_page,
     trial_key_page,
 )
-from shop.web.admin_pages import admin_pages
+from shop.web.admin_pages import LoginRequired, admin_pages, to_login
 from shop.web.api.admin import admin_router
 from shop.web.api.admin_reviews import admin_reviews_router
 from shop.web.api.licences import licences_router
@@ -367,7 +367,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             "enabled": Provide(provide_enabled, sync_to_thread=False),
             "t": Provide(provide_translator, sync_to_thread=False),
         },
-        exception_handlers={Exception: handle_error},
+        # A back-office page without an operator session (a plugin's too) sends to its login.
+        exception_handlers={Exception: handle_error, LoginRequired: to_login},
         before_request=refuse_hostile_input,
         request_max_body_size=settings.max_body_bytes,
         template_config=TemplateConfig(engine=engine),

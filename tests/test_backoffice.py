@@ -362,3 +362,46 @@ def test_r13_an_overpaid_order_is_resolved_with_a_note(back_office: TestClient[A
     )
     done = back_office.get(f"/admin/orders/{order['number']}").text
     assert 'id="attention"' not in done and "90,00 zurücküberwiesen" in done
+
+
+def test_r28_r29_the_discounts_plugin_brings_its_back_office_page(
+    back_office: TestClient[Any], admin: dict[str, str]
+) -> None:
+    page = back_office.get("/admin/promotions")
+    assert page.status_code == 200 and 'href="/admin/promotions"' in page.text
+    token = csrf(page.text)
+    bad = back_office.post(
+        "/admin/promotions",
+        data={
+            "percent": "150",
+            "starts_at": "2025-03-01",
+            "ends_at": "2025-05-01",
+            "_csrf_token": token,
+        },
+    )
+    assert bad.status_code == 422 and 'id="promotion-error"' in bad.text
+    back_office.post(
+        "/admin/promotions",
+        data={
+            "percent": "20",
+            "starts_at": "2025-03-01",
+            "ends_at": "2025-05-01",
+            "first_term_only": "1",
+            "_csrf_token": token,
+        },
+    )
+    back_office.post(
+        "/admin/promotions/academic",
+        data={"email": "Uni@example.edu", "academic": "1", "_csrf_token": token},
+    )
+    shown = back_office.get("/admin/promotions").text
+    assert "20 % · läuft" in shown and "uni@example.edu" in shown
+    promotions = back_office.get("/api/v1/admin/promotions", headers=admin).json()["promotions"]
+    assert [p["percent"] for p in promotions] == ["20"] and promotions[0]["running"]
+    # Switched off, the plugin's page and its link are gone.
+    plugins = back_office.get("/admin/plugins").text
+    back_office.post(
+        "/admin/plugins/discounts", data={"enabled": "0", "_csrf_token": csrf(plugins)}
+    )
+    assert back_office.get("/admin/promotions").status_code == 404
+    assert 'href="/admin/promotions"' not in back_office.get("/admin").text

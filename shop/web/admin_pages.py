@@ -93,6 +93,10 @@ def admin_page(
             "shop_name": shop.settings.shop_name,
             "test_mode": shop.settings.payments_test_mode,
             "operator": operator,
+            # Pages plugins bring are linked while the plugin is on.
+            "plugin_on": shop.enabled_now().has,
+            # Numbers as the operator writes them ("150,25" in German), no stored zeros.
+            "number": lambda value: format_decimal(value, format="#,##0.######", locale=t.locale),
             **context,
         },
         headers={"Content-Language": t.locale, "Cache-Control": "no-store"},
@@ -107,7 +111,8 @@ def local_number(text: str, t: Translator) -> str:
         return text.strip()  # parse_amount names what is wrong with it
 
 
-def _t(shop: Shop, operator: OperatorAccount) -> Translator:
+def translator_of(shop: Shop, operator: OperatorAccount) -> Translator:
+    """The back office speaks the operator's own language."""
     return Translator.for_settings(shop.settings, operator.locale)
 
 
@@ -167,7 +172,7 @@ def choose_language(
 @transaction
 def dashboard_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
     operator = current_operator(db, request)
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     today = shop.clock.today()
     months = dashboard.months_back(today, 12)
     rows = dashboard.monthly_revenue(db, months, ZoneInfo(shop.settings.timezone))
@@ -205,7 +210,7 @@ def orders_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Templ
         statement = statement.where(Order.status == status)
     if flagged:
         statement = statement.where(col(Order.needs_action).is_not(None))
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     return admin_page(
         "admin/orders.html",
         shop,
@@ -253,7 +258,7 @@ def order_detail(
     request: Request[Any, Any, Any], db: Db, shop: ShopDep, number: FromPath[int]
 ) -> Template:
     operator = current_operator(db, request)
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     order = order_by_number(db, number)
     return admin_page("admin/order.html", shop, t, operator, **_order_context(db, shop, t, order))
 
@@ -271,7 +276,7 @@ def order_payment(
     """A bank transfer or cheque received (partial allowed); paid in full, the order's
     licence is issued and the buyer mailed, as through the API."""
     operator = current_operator(db, request)
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     order = order_by_number(db, number)
     try:
         with db.begin_nested():
@@ -330,7 +335,7 @@ def licences_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Tem
     return admin_page(
         "admin/licences.html",
         shop,
-        _t(shop, operator),
+        translator_of(shop, operator),
         operator,
         licences=db.exec(statement).all(),
         q=query,
@@ -360,7 +365,7 @@ def licence_email(
         )
     except ShopError as error:
         db.refresh(licence)
-        t = _t(shop, operator)
+        t = translator_of(shop, operator)
         return admin_page(
             "admin/licences.html",
             shop,
@@ -386,7 +391,7 @@ def order_resolve(
 ) -> Template | Redirect:
     """Clear an order's flag (overpaid, late money, stale follow-up) with what was done."""
     operator = current_operator(db, request)
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     order = order_by_number(db, number)
     note = data.get("note", "").strip()[:2000]
     try:
@@ -408,7 +413,7 @@ def reviews_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Temp
     """Co-terming quotes waiting for a decision (R27), each with what the buyer asked."""
     operator = current_operator(db, request)
     today = shop.clock.today()
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     reviews = [(order, review_request(db, order, today)) for order in waiting_for_review(db)]
     return admin_page(
         "admin/reviews.html",
@@ -433,7 +438,7 @@ def review_decide(
 ) -> Template | Redirect:
     """Accept with the aligned maintenance end, or reject; the buyer is mailed (R27)."""
     operator = current_operator(db, request)
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     order = order_by_number(db, number)
     now, today = shop.clock.now(), shop.clock.today()
     body = {"decision": data.get("decision"), "aligned_to": data.get("aligned_to") or None}
@@ -471,15 +476,13 @@ def _rates_page(
         for code, currency in shop.plugins.everything.currencies.items()
         if currency.priced_from is not None
     }
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     return admin_page(
         "admin/rates.html",
         shop,
         t,
         operator,
         status_code=status_code,
-        # As the operator writes numbers ("150,25" in German), without stored zeros.
-        number=lambda value: format_decimal(value, format="#,##0.######", locale=t.locale),
         rated=rated,
         rates=current_rates(db),
         error=error,
@@ -503,7 +506,7 @@ def rate_save(
     data: URLEncodedBody[dict[str, str]],
 ) -> Template | Redirect:
     operator = current_operator(db, request)
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     rate, margin = data.get("rate", ""), data.get("margin", "")
     try:
         # A margin typed as percent ("5" or "5 %") is the fraction the API takes (0.05).
@@ -539,7 +542,7 @@ def subscriptions_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -
     return admin_page(
         "admin/subscriptions.html",
         shop,
-        _t(shop, operator),
+        translator_of(shop, operator),
         operator,
         subscriptions=db.exec(statement).all(),
         statuses=[s.value for s in SubscriptionStatus],
@@ -558,7 +561,7 @@ def subscription_detail(
     subscription = db.get(Subscription, subscription_id)
     if subscription is None:
         raise ShopError(404, "not_found", N_("There is nothing at this address."))
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     return admin_page(
         "admin/subscription.html",
         shop,
@@ -578,7 +581,7 @@ def outbox_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Templ
     return admin_page(
         "admin/outbox.html",
         shop,
-        _t(shop, operator),
+        translator_of(shop, operator),
         operator,
         messages=list_outbox(db, to=to, limit=100),
         to=to or "",
@@ -597,7 +600,7 @@ def outbox_message(
     if message is None:
         raise ShopError(404, "not_found", N_("There is nothing at this address."))
     return admin_page(
-        "admin/outbox_message.html", shop, _t(shop, operator), operator, message=message
+        "admin/outbox_message.html", shop, translator_of(shop, operator), operator, message=message
     )
 
 
@@ -620,7 +623,9 @@ def plugins_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Temp
         }
         for info in shop.plugins.infos.values()
     ]
-    return admin_page("admin/plugins.html", shop, _t(shop, operator), operator, plugins=plugins)
+    return admin_page(
+        "admin/plugins.html", shop, translator_of(shop, operator), operator, plugins=plugins
+    )
 
 
 @post("/plugins/{name:str}", sync_to_thread=True, guards=[operator_session])
@@ -648,7 +653,9 @@ def plugin_toggle(
 @transaction
 def import_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
     operator = current_operator(db, request)
-    return admin_page("admin/import.html", shop, _t(shop, operator), operator, report=None)
+    return admin_page(
+        "admin/import.html", shop, translator_of(shop, operator), operator, report=None
+    )
 
 
 @post("/import", sync_to_thread=True, status_code=200, guards=[operator_session])
@@ -663,7 +670,7 @@ def import_upload(
     """A CSV of existing customers' subscriptions, imported all or nothing (R33), with the
     report of every wrong line."""
     operator = current_operator(db, request)
-    t = _t(shop, operator)
+    t = translator_of(shop, operator)
     upload = data.get("file")
     error = None
     report = None
@@ -729,6 +736,5 @@ admin_pages = Router(
         import_page,
         import_upload,
     ],
-    exception_handlers={LoginRequired: to_login},
     include_in_schema=False,
 )

@@ -37,5 +37,6 @@ def shop_price_adjustments(context: HookContext, purchase: Purchase) -> list[Adj
 @hookimpl
 def shop_routes() -> list[Any]:
     from shop.plugins.discounts.api import discounts_router
+    from shop.plugins.discounts.pages import academic_flag, promotion_add, promotions_page
 
-    return [discounts_router]
+    return [discounts_router, promotions_page, promotion_add, academic_flag]
