@@ -18,6 +18,7 @@ class LinkPurpose(StrEnum):
     TRIAL = "trial"
     RELEASE = "release"
     LOGIN = "login"  # the customer's account (shop.accounts.login)
+    EMAIL = "email"  # an account's new address, confirmed from it (R2)
 
 
 class AddressLink(SQLModel, table=True):
@@ -28,6 +29,7 @@ class AddressLink(SQLModel, table=True):
     purpose: str = Field(max_length=16)
     email: str = Field(max_length=320, index=True)  # normalised
     sku: str | None = Field(default=None, max_length=100)  # a trial's product
+    account: str | None = Field(default=None, max_length=320)  # an e-mail change's old address
     locale: str = Field(max_length=5)
     created_at: datetime
     expires_at: datetime
@@ -47,6 +49,7 @@ def create_link(
     *,
     locale: str = "en",
     sku: str | None = None,
+    account: str | None = None,
 ) -> str:
     """A new link's secret token (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
@@ -56,6 +59,7 @@ def create_link(
             purpose=purpose,
             email=email,
             sku=sku,
+            account=account,
             locale=locale,
             created_at=now,
             expires_at=now + lifetime,

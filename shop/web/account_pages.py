@@ -26,6 +26,7 @@ from shop.accounts.contacts import (
     contacts_of,
     remove_contact,
 )
+from shop.accounts.email_change import confirm_email_change, request_email_change
 from shop.accounts.login import CUSTOMER, request_login_link, use_login_link
 from shop.accounts.visibility import (
     licence_for,
@@ -59,6 +60,9 @@ from shop.web.subscription_pages import STATUS_LABELS as SUBSCRIPTION_STATUS
 from shop.web.transaction import transaction
 
 LINK_GONE = N_("This login link has expired or was used already. Ask for a new one below.")
+EMAIL_LINK_GONE = N_(
+    "This link has expired or was used already. Ask for a new one in your account."
+)
 LICENCE_STATUS = {
     LicenceStatus.PENDING: N_("Awaiting payment"),
     LicenceStatus.TRIAL: N_("Trial"),
@@ -272,6 +276,107 @@ def account_page(
         error=None,
         **_overview(db, shop, enabled, email, t),
     )
+
+
+@post("/{lang:str}/account/email", sync_to_thread=True, status_code=200)
+@transaction
+def email_change_request(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Redirect | Template:
+    """R2: the new address gets a link; the change happens only once it is followed."""
+    email = customer_of(request)
+    if email is None:
+        return to_login(lang)
+    context: dict[str, Any] = {"error": None}
+    try:
+        with db.begin_nested():
+            context["email_sent"] = request_email_change(
+                db,
+                shop.templates,
+                shop.settings,
+                email,
+                data.get("email", ""),
+                t.locale,
+                shop.clock.now(),
+            )
+        mail_queued(request)
+    except ShopError as error:
+        context["email_error"] = t.gettext(error.detail, **error.params)
+    page = render_page(
+        "pages/account.html",
+        request,
+        shop,
+        t,
+        buyer_choice(request, shop, enabled, t),
+        **context,
+        **_overview(db, shop, enabled, email, t),
+    )
+    page.status_code = 422 if "email_error" in context else 200
+    return page
+
+
+@get("/{lang:str}/account/email/{token:str}", sync_to_thread=True)
+@transaction
+def email_change_page(
+    request: Request[Any, Any, Any],
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    token: FromPath[str],
+) -> Template:
+    """The link from the new address's mail: one button (a mail scanner opening the link
+    does not use it up)."""
+    return render_page(
+        "pages/account_email.html",
+        request,
+        shop,
+        t,
+        buyer_choice(request, shop, enabled, t),
+        confirm=f"/{t.locale}/account/email/{token}/use",
+        error=None,
+    )
+
+
+@post("/{lang:str}/account/email/{token:str}/use", sync_to_thread=True, status_code=200)
+@transaction
+def email_change_use(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    token: FromPath[str],
+) -> Redirect | Template:
+    try:
+        with db.begin_nested():
+            email = confirm_email_change(db, shop.settings, token, shop.clock.now())
+    except ShopError as error:  # the new address took a licence meanwhile (R1)
+        problem: str | None = t.gettext(error.detail, **error.params)
+        email = None
+    else:
+        problem = None if email else t.gettext(EMAIL_LINK_GONE)
+    if email is None:
+        page = render_page(
+            "pages/account_email.html",
+            request,
+            shop,
+            t,
+            buyer_choice(request, shop, enabled, t),
+            confirm=None,
+            error=problem,
+        )
+        page.status_code = 410 if problem == t.gettext(EMAIL_LINK_GONE) else 409
+        return page
+    request.set_session({**(request.session or {}), CUSTOMER: email})
+    return Redirect(f"/{lang}/account")
 
 
 @get("/{lang:str}/account/licences/{licence_id:int}/key.txt", sync_to_thread=True)
@@ -544,6 +649,9 @@ ROUTES = [
     login_link_use,
     logout,
     account_page,
+    email_change_request,
+    email_change_page,
+    email_change_use,
     licence_key_file,
     account_subscription,
     account_order,

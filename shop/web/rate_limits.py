@@ -38,7 +38,8 @@ class Limit:
 # The defaults: generous for a person, tight for a script (30 wrong operator logins get
 # 429 long before the 30th).
 LIMITS = (
-    # Calls that mail a link to an address (login, address release): no mail bombs.
+    # Calls that mail a link to an address (login, address release, a new account e-mail):
+    # no mail bombs.
     Limit(
         "mail_link",
         (
@@ -46,6 +47,7 @@ LIMITS = (
             r"/[a-z]{2}/login",
             r"/api/v1/address-release",
             r"/[a-z]{2}/address/release",
+            r"/[a-z]{2}/account/email",
         ),
         5,
     ),

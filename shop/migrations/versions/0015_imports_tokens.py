@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
         sa.Column("sku", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("account", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
         sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
