@@ -16,6 +16,7 @@ import httpx
 import pypdf
 import pytest
 from aiosmtpd.controller import Controller
+from english import english_texts_untranslated_in, occurs, visible_text
 from fake_smtp import Collector
 from live import bound_socket, free_port, serve, url_of
 from playwright.sync_api import Browser, Page, expect
@@ -122,6 +123,8 @@ def test_issue12_the_customer_pays_a_quote_by_card_downgrades_and_cancels(
 
     page.goto(f"{story.url}/de/account")
     expect(page.locator("textarea.licence-key")).to_have_value(re.compile(r"^LS1\."))
+    leaked = [t for t in english_texts_untranslated_in("de") if occurs(t, visible_text(page))]
+    assert leaked == []
     pdf_link = page.locator(f"#order-{quote['number']} a[href$='document.pdf']")
     invoice_number = pdf_link.inner_text().strip()
     pdf = page.request.get(f"{story.url}{pdf_link.get_attribute('href')}")
@@ -191,3 +194,24 @@ def test_issue12_the_operator_switches_paypal_off_records_money_and_imports(
     page.click("#import-report a")
     expect(page.locator("#switch-refusal")).to_be_visible()
     expect(page.locator("#upgrade-or-downgrade")).to_have_count(0)
+
+    # The back office speaks the operator's German throughout (R34).
+    english = english_texts_untranslated_in("de")
+    for path in (
+        "",
+        "/orders",
+        f"/orders/{order['number']}",
+        "/subscriptions",
+        "/licences",
+        "/reviews",
+        "/rates",
+        "/promotions",
+        "/outbox",
+        "/plugins",
+        "/import",
+    ):
+        page.goto(f"{story.url}/admin{path}")
+        # Plugins describe themselves in their author's English, marked lang="en".
+        page.evaluate("document.querySelectorAll('[lang=en]').forEach(e => e.remove())")
+        leaked = [text for text in english if occurs(text, visible_text(page))]
+        assert leaked == [], (path, leaked)
