@@ -13,12 +13,10 @@ from shop.accounts.contacts import LicenceContact
 from shop.accounts.links import LinkPurpose, create_link, use_link
 from shop.catalog.products import N_
 from shop.errors import ShopError
-from shop.i18n import Translator
 from shop.licences.email_change import change_licence_email
 from shop.licences.models import Licence, check_email, normalise_email
 from shop.licences.service import find_licence, licence_exists
-from shop.mail.outbox import queue_mail
-from shop.mail.render import render_mail
+from shop.mail.send import queue_templated
 from shop.orders.models import Order, OrderStatus
 from shop.settings import Settings
 
@@ -52,25 +50,17 @@ def request_email_change(
         locale=locale,
         account=account,
     )
-    t = Translator.for_settings(settings, locale)
-    mail = render_mail(
+    queue_templated(
+        session,
         env,
+        settings,
         EMAIL_CHANGE,
-        t,
+        to=email,
+        locale=locale,
+        now=now,
         link=f"{settings.public_url}/{locale}/account/email/{token}",
         old=account,
         hours=hours,
-        shop_name=settings.shop_name,
-    )
-    queue_mail(
-        session,
-        to=email,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
-        locale=locale,
-        kind=EMAIL_CHANGE,
-        now=now,
     )
     return email
 

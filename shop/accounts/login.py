@@ -15,10 +15,8 @@ from sqlmodel import Session, select
 
 from shop.accounts.contacts import LicenceContact
 from shop.accounts.links import LinkPurpose, create_link, use_link
-from shop.i18n import Translator
 from shop.licences.models import Licence, check_email, normalise_email
-from shop.mail.outbox import queue_mail
-from shop.mail.render import render_mail
+from shop.mail.send import queue_templated
 from shop.orders.models import Order
 from shop.settings import Settings
 
@@ -54,24 +52,16 @@ def request_login_link(
     token = create_link(
         session, LinkPurpose.LOGIN, email, now, timedelta(minutes=minutes), locale=locale
     )
-    t = Translator.for_settings(settings, locale)
-    mail = render_mail(
+    queue_templated(
+        session,
         env,
+        settings,
         LOGIN_LINK,
-        t,
+        to=email,
+        locale=locale,
+        now=now,
         link=f"{settings.public_url}/{locale}/account/login/{token}",
         minutes=minutes,
-        shop_name=settings.shop_name,
-    )
-    queue_mail(
-        session,
-        to=email,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
-        locale=locale,
-        kind=LOGIN_LINK,
-        now=now,
     )
 
 

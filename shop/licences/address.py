@@ -15,11 +15,9 @@ from jinja2 import Environment
 from sqlmodel import Session
 
 from shop.accounts.links import LinkPurpose, create_link, use_link
-from shop.i18n import Translator
 from shop.licences.models import Licence, LicenceStatus, check_email, normalise_email
 from shop.licences.service import find_licence
-from shop.mail.outbox import queue_mail
-from shop.mail.render import render_mail
+from shop.mail.send import queue_templated
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderStatus
 from shop.settings import Settings
@@ -45,25 +43,17 @@ def send_trial_link(
         timedelta(hours=settings.link_hours),
         locale=locale,
     )
-    t = Translator.for_settings(settings, locale)
-    mail = render_mail(
+    queue_templated(
+        session,
         env,
+        settings,
         TRIAL_LINK,
-        t,
+        to=licence.email,
+        locale=locale,
+        now=now,
         trial_ends_at=licence.trial_ends_at,
         link=f"{settings.public_url}/{locale}/trial/{token}",
         hours=settings.link_hours,
-        shop_name=settings.shop_name,
-    )
-    queue_mail(
-        session,
-        to=licence.email,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
-        locale=locale,
-        kind=TRIAL_LINK,
-        now=now,
     )
 
 
@@ -107,25 +97,17 @@ def request_release(
         timedelta(hours=settings.link_hours),
         locale=locale,
     )
-    t = Translator.for_settings(settings, locale)
-    mail = render_mail(
+    queue_templated(
+        session,
         env,
+        settings,
         RELEASE_LINK,
-        t,
+        to=email,
+        locale=locale,
+        now=now,
         email=email,
         link=f"{settings.public_url}/{locale}/address/release/{token}",
         hours=settings.link_hours,
-        shop_name=settings.shop_name,
-    )
-    queue_mail(
-        session,
-        to=email,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
-        locale=locale,
-        kind=RELEASE_LINK,
-        now=now,
     )
 
 
