@@ -411,18 +411,27 @@ def order_resolve(
 @transaction
 def reviews_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
     """Co-terming quotes waiting for a decision (R27), each with what the buyer asked."""
-    operator = current_operator(db, request)
+    return _reviews_page(db, shop, current_operator(db, request))
+
+
+def _reviews_page(
+    db: Session,
+    shop: Shop,
+    operator: OperatorAccount,
+    status_code: int = 200,
+    error: tuple[int, str] | None = None,
+) -> Template:
     today = shop.clock.today()
     t = translator_of(shop, operator)
-    reviews = [(order, review_request(db, order, today)) for order in waiting_for_review(db)]
     return admin_page(
         "admin/reviews.html",
         shop,
         t,
         operator,
-        reviews=reviews,
+        status_code=status_code,
+        reviews=[(order, review_request(db, order, today)) for order in waiting_for_review(db)],
         money=lambda o: t.money(Money.of(o.total, o.currency)),
-        error=None,
+        error=error,
     )
 
 
@@ -449,17 +458,8 @@ def review_decide(
             notify_review(db, shop.templates, enabled, shop.settings, order, now)
     except ShopError as error:
         db.refresh(order)
-        reviews = [(o, review_request(db, o, today)) for o in waiting_for_review(db)]
-        return admin_page(
-            "admin/reviews.html",
-            shop,
-            t,
-            operator,
-            status_code=error.status,
-            reviews=reviews,
-            money=lambda o: t.money(Money.of(o.total, o.currency)),
-            error=(number, t.gettext(error.detail, **error.params)),
-        )
+        error_text = t.gettext(error.detail, **error.params)
+        return _reviews_page(db, shop, operator, error.status, (number, error_text))
     mail_queued(request)
     return Redirect("/admin/reviews", status_code=303)
 
