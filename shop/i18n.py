@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pycountry
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
@@ -68,18 +70,27 @@ def _translations(
     return translations
 
 
+# The countries ISO 3166-1 assigns (pycountry's copy of the standard). CLDR's territories
+# also hold regions and groups ("EU", "EZ", "UN", "QO") and test codes ("XA", "XB").
+ISO_COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
+
+
 @cache
 def country_names(locale: str) -> dict[str, str]:
-    """ISO 3166 alpha-2 codes and their names in ``locale``, sorted by name."""
+    """ISO 3166 countries' alpha-2 codes and their names in ``locale`` (Babel's CLDR data),
+    sorted by name as the locale sorts them."""
     territories = Locale.parse(locale).territories
-    pairs = [
-        (code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()
-    ]
-    return dict(sorted(pairs, key=lambda pair: pair[1]))
+    pairs = [(code, territories.get(code, code)) for code in ISO_COUNTRIES]
+    return dict(sorted(pairs, key=lambda pair: _sort_key(pair[1])))
+
+
+def _sort_key(name: str) -> str:
+    # "Österreich" between "Oman" and "Pakistan", not after "Zypern".
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
 
 
 def is_country(code: str) -> bool:
-    return code in country_names(DEFAULT_LOCALE) and code not in {"ZZ", "XK", "EU", "EZ", "UN"}
+    return code in ISO_COUNTRIES
 
 
 class CountryName(str):

@@ -24,7 +24,7 @@ SELLER = Party(
     organisation="Goldsmith Software B.V.",
     email="billing@goldsmith.example",
     country="NL",
-    tax_number="NL123456789B01",
+    tax_number="NL123456782B01",
     address_lines=("Keizersgracht 1", "1015 CJ Amsterdam"),
 )
 
@@ -142,7 +142,7 @@ def test_r9_german_quote_in_eur() -> None:
     assert "2025-0042" in text
     assert "PO-7781/B" in text  # R7
     assert "DE811907980" in text  # R11
-    assert "NL123456789B01" in text
+    assert "NL123456782B01" in text
     lines = lines_of(pdf)
     assert printed(t.money(doc.total)) in lines  # "1.254,50\xa0€" on a line of its own, R15
     assert printed(t.money(Money.of("240", "EUR"))) in lines

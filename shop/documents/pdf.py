@@ -101,6 +101,7 @@ class OrderDocument:
     quote_number: str | None = None  # on an invoice: the quote it came from
     closed: Literal["cancelled", "expired"] | None = None
     under_review: bool = False  # R27: a quote an operator must accept before it is paid
+    statements: tuple[str, ...] = ()  # §356(5) BGB: the consumer's, with their time
 
     @property
     def due(self) -> Money:
@@ -310,6 +311,10 @@ def _closing(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> list[Any]:
         received = [Paragraph(_text(t.gettext("Payments received")), s["heading"])]
         received += [Paragraph(_text(line), s["body"]) for line in doc.payments]
         flow += [KeepTogether(received), Spacer(1, 4 * mm)]
+    if doc.statements:
+        made = [Paragraph(_text(t.gettext("Right of withdrawal")), s["heading"])]
+        made += [Paragraph(_text(line), s["small"]) for line in doc.statements]
+        flow += [KeepTogether(made), Spacer(1, 4 * mm)]
     stamp = _stamp(doc, t)
     if stamp is not None:
         flow.append(Paragraph(_text(stamp[1]), s["bold"]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,10 +13,19 @@ from shop.catalog.products import N_
 from shop.catalog.rates import current_rates
 from shop.catalog.service import parse_country, resolve_currency
 from shop.errors import ShopError
+from shop.i18n import Translator
 from shop.licences.models import check_email, normalise_email
 from shop.licences.service import reserve_for_order
 from shop.orders.adjustment_lines import adjustment_line
+from shop.orders.billing import BillingAddress, check_address, check_tax_number
 from shop.orders.cart import CartItem, PricedCart
+from shop.orders.consents import (
+    STATEMENTS,
+    given_statements,
+    is_consumer,
+    missing_statements,
+    record_statements,
+)
 from shop.orders.fulfilment import ensure_subscription
 from shop.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from shop.orders.numbers import open_order
@@ -51,6 +60,9 @@ class CheckoutRequest:
     po_number: str | None = None
     reseller: Reseller | None = None
     locale: str = "en"
+    address: BillingAddress | None = None  # required on the page; the API may leave it out
+    # §356(5) BGB: each statement the buyer made, in the words they were shown.
+    statements: Mapping[str, str] = field(default_factory=dict)
 
 
 class CheckoutInvalid(ValueError):
@@ -97,10 +109,16 @@ def _items(raw: Any) -> list[CartItem]:
     return items
 
 
-def parse_checkout(raw: Mapping[str, Any], locale: str) -> CheckoutRequest:
-    """Read a checkout from JSON or a form; raises ``CheckoutInvalid`` with every error."""
+ADDRESS_FIELDS = ("street", "postcode", "city", "region")
+
+
+def parse_checkout(raw: Mapping[str, Any], t: Translator, page: bool = False) -> CheckoutRequest:
+    """Read a checkout from JSON or a form; raises ``CheckoutInvalid`` with every error.
+
+    The page (``page``) asks for the full billing address and, from a consumer, the two
+    statements of §356(5) BGB; the API takes them when sent (an address: all of it)."""
     errors: list[ShopError] = []
-    values: dict[str, Any] = {"locale": locale}
+    values: dict[str, Any] = {"locale": t.locale}
 
     def take(field: str, read: Any) -> None:
         try:
@@ -113,6 +131,17 @@ def parse_checkout(raw: Mapping[str, Any], locale: str) -> CheckoutRequest:
     take("organisation", lambda: _text(raw, "organisation", 200, required=False))
     take("country", lambda: parse_country(_text(raw, "country", 2, required=True)))
     take("tax_number", lambda: _text(raw, "tax_number", 50, required=False))
+    country, tax_number = values.get("country"), values.get("tax_number")
+    if country and tax_number:
+        take("tax_number", lambda: check_tax_number(tax_number, country))
+    if page or any(raw.get(name) for name in ADDRESS_FIELDS):
+        address = _address(raw, country, errors)
+        if address is not None:
+            values["address"] = address
+    given = given_statements(raw if page else raw.get("statements"))
+    if page and is_consumer(values.get("organisation"), values.get("tax_number")):
+        errors.extend(missing_statements(given))
+    values["statements"] = {kind: t.gettext(STATEMENTS[kind]) for kind in given}
     take("po_number", lambda: _text(raw, "po_number", 100, required=False))
     take("currency", lambda: (_text(raw, "currency", 3, required=True) or "").upper())
     quote = raw.get("quote") in (True, "true", "on", "1", "quote")
@@ -132,6 +161,37 @@ def parse_checkout(raw: Mapping[str, Any], locale: str) -> CheckoutRequest:
     if errors:
         raise CheckoutInvalid(errors)
     return CheckoutRequest(**values)
+
+
+def _address(
+    raw: Mapping[str, Any], country: str | None, errors: list[ShopError]
+) -> BillingAddress | None:
+    """The billing address, checked for ``country`` when it is known (§14 UStG)."""
+    texts: dict[str, str | None] = {}
+    limits = {"street": 200, "postcode": 20, "city": 100, "region": 100}
+    for name in ADDRESS_FIELDS:
+        try:
+            texts[name] = _text(raw, name, limits[name], required=False)
+        except ShopError as error:
+            errors.append(error)
+            return None
+    if country is None:  # its rules unknown: at least the street and the city
+        errors.extend(
+            ShopError(422, "validation_error", N_("Please fill in this field.")).on_field(name)
+            for name in ("street", "city")
+            if not texts[name]
+        )
+        return None
+    address = BillingAddress(
+        street=texts["street"] or "",
+        postcode=texts["postcode"],
+        city=texts["city"] or "",
+        country=country,
+        region=texts["region"],
+    )
+    problems = check_address(address)
+    errors.extend(problems)
+    return None if problems else address
 
 
 def choose_method(
@@ -189,6 +249,10 @@ def place_order(
         organisation=request.organisation,
         country=request.country,
         tax_number=request.tax_number,
+        street=request.address.street if request.address else None,
+        postcode=request.address.postcode if request.address else None,
+        city=request.address.city if request.address else None,
+        region=request.address.region if request.address else None,
         po_number=request.po_number,
         reseller_customer_name=request.reseller.customer_name if request.reseller else None,
         reseller_customer_email=request.reseller.customer_email if request.reseller else None,
@@ -203,6 +267,7 @@ def place_order(
         expires_at=None if request.quote else now + UNPAID_ORDER_LIFETIME,
     )
     add_lines(session, order, cart)
+    record_statements(session, order, request.statements, now)
     if not request.quote:
         reserve_for_order(session, order, cart.main.sku, cart.quantities, now)
         if cart.main.months_per_charge:

@@ -17,6 +17,8 @@ from shop.i18n import Translator
 from shop.mail import Attachment, Documents, OutboxMessage
 from shop.money import Money
 from shop.orders.adjustment_lines import is_adjustment
+from shop.orders.billing import BillingAddress, address_lines
+from shop.orders.consents import statements_of
 from shop.orders.line_text import line_text, payment_label
 from shop.orders.models import Order, OrderStatus
 from shop.orders.numbers import invoice_reference, quote_reference
@@ -99,7 +101,7 @@ def order_document(
             name=settings.seller_name,
             organisation="",
             email=settings.mail_from,
-            country="",
+            country=settings.seller_country,
             tax_number=settings.seller_tax_number,
             address_lines=settings.seller_address,
         ),
@@ -109,6 +111,15 @@ def order_document(
             email=order.email,
             country=order.country,
             tax_number=order.tax_number,
+            address_lines=billing_lines(order),
+        ),
+        statements=tuple(
+            t.gettext(
+                "Your statement of %(time)s: %(statement)s",
+                time=t.date(consent.given_at),
+                statement=consent.text,
+            )
+            for consent in statements_of(session, order)
         ),
         po_number=order.po_number,
         reseller_for=(
@@ -137,6 +148,14 @@ def order_document(
             for p in payments_of(session, order)
         ),
     )
+
+
+def billing_lines(order: Order) -> tuple[str, ...]:
+    """The buyer's street, postcode and city as their country's post writes them."""
+    if not order.street or not order.city:
+        return ()  # an order from before the address was asked, or from the API without one
+    address = BillingAddress(order.street, order.postcode, order.city, order.country, order.region)
+    return address_lines(address)
 
 
 def mail_documents(engine: Engine, plugins: Plugins, settings: Settings) -> Documents:

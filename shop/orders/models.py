@@ -116,6 +116,12 @@ class Order(SQLModel, table=True):
     name: str = Field(max_length=200)
     organisation: str | None = Field(default=None, max_length=200)
     country: str = Field(max_length=2)
+    # The billing address (§14 UStG), checked per country (``shop.orders.billing``); None
+    # on orders from before it was asked, and where the API's caller did not send one.
+    street: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=20)
+    city: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
     tax_number: str | None = Field(default=None, max_length=50)
     po_number: str | None = Field(default=None, max_length=100)
     reseller_customer_name: str | None = Field(default=None, max_length=200)
@@ -166,6 +172,21 @@ class Order(SQLModel, table=True):
     # it was cancelled there once the order closed.
     provider_payment: str | None = Field(default=None, max_length=200)
     provider_payment_closed_at: datetime | None = None
+
+
+class OrderConsent(SQLModel, table=True):
+    """A statement the buyer made at checkout, in the words they were shown and when
+    (§356(5) BGB: consent to immediate performance, acknowledgement of losing the right
+    of withdrawal), printed on the invoice and in the order mail."""
+
+    __tablename__ = "order_consent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    kind: str = Field(max_length=32)  # ``shop.orders.consents``
+    text: str = Field(max_length=1000)  # as shown, in the order's language
+    locale: str = Field(max_length=5)
+    given_at: datetime
 
 
 class OrderNote(SQLModel, table=True):

@@ -17,6 +17,7 @@ from shop.licences.models import Licence
 from shop.mail import DeliveryReport, DocumentLink, deliver_due, queue_mail, render_mail
 from shop.money import Money
 from shop.orders.attention import NOTHING_APPLIED, REASONS
+from shop.orders.consents import statements_of
 from shop.orders.documents import document_filename, document_kind, mail_documents
 from shop.orders.models import Order, OrderStatus
 from shop.orders.numbers import invoice_reference, quote_reference
@@ -77,6 +78,7 @@ def notify(
         "quote_number": quote_reference(order),
         "invoice_number": invoice_reference(order),
         "under_review": awaiting_review(order),
+        "statements": statements_of(session, order),  # §356(5) BGB, on a durable medium
         "shop_name": settings.shop_name,
         "money": lambda amount: Money.of(Decimal(amount), order.currency),
         **extra,

@@ -23,6 +23,7 @@ from shop.money import Money
 from shop.orders.attention import REASONS
 from shop.orders.cart import CartItem, PricedCart
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
+from shop.orders.consents import BUSINESS_NOTE, STATEMENTS
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
@@ -192,6 +193,8 @@ def _checkout_page(
         form=form,
         errors=errors,
         methods=methods,
+        statements=STATEMENTS,
+        business_note=BUSINESS_NOTE,
     )
     page.status_code = status_code
     return page
@@ -242,7 +245,7 @@ def checkout_submit(
     }
     errors: dict[str, str] = {}
     try:
-        checkout = parse_checkout(raw, t.locale)
+        checkout = parse_checkout(raw, t, page=True)
         now = shop.clock.now()
         with db.begin_nested():  # a refusal leaves nothing behind, not even a number
             order = place_order(db, shop.plugins, enabled, checkout, now)

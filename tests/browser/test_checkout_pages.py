@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from billing import fill_billing
 from english import english_texts_untranslated_in, occurs, visible_text
 from fake_smtp import Collector
 from playwright.sync_api import Page, expect
@@ -43,7 +44,7 @@ def test_german_buyer_pays_by_bank_transfer_and_gets_the_key(
 
     page.fill("#email", "Jana@Example.com")
     page.fill("#name", "Jana Schmidt")
-    page.select_option("#billing-country", "DE")
+    fill_billing(page, "DE")
     page.fill("#po_number", "PO-2025-17")
     page.check("input[name=payment_method][value=bank_transfer]")
     page.click("#pay-now")
@@ -98,7 +99,7 @@ def test_a_tampered_price_in_the_form_changes_nothing(page: Page, live_server: s
     page.click("#to-checkout")
     page.fill("#email", "eve@example.com")
     page.fill("#name", "Eve")
-    page.select_option("#billing-country", "AT")
+    fill_billing(page, "AT")
     page.evaluate(
         """() => {
         const form = document.querySelector('form.checkout-form');
@@ -122,7 +123,7 @@ def test_a_second_purchase_with_the_same_email_points_to_upgrade_or_downgrade(
         page.click("#to-checkout")
         page.fill("#email", "same@example.com")
         page.fill("#name", "Sam")
-        page.select_option("#billing-country", "NL")
+        fill_billing(page, "NL")
         page.click("#pay-now")
         if attempt == 0:
             expect(page).to_have_url(re.compile(r"/en/orders/"))
@@ -171,7 +172,7 @@ def test_no_untranslated_english_on_the_buyers_path(
     check("checkout errors")
     page.fill("#email", f"{lang}@example.com")
     page.fill("#name", "Test")
-    page.select_option("#billing-country", "BE")
+    fill_billing(page, "BE")
     page.click("#pay-now")
     expect(page).to_have_url(re.compile(rf"/{lang}/orders/"))
     check("order")
@@ -191,7 +192,7 @@ def test_r7_a_reseller_names_the_end_customer(
     expect(page.locator("#reseller_name")).to_be_hidden()
     page.fill("#email", "reseller@example.com")
     page.fill("#name", "Reseller Ltd")
-    page.select_option("#billing-country", "GB")
+    fill_billing(page, "GB")
     page.check("input[name=reseller]")
     expect(page.locator("#reseller_name")).to_be_visible()
     page.fill("#reseller_name", "End Customer GmbH")

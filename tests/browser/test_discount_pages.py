@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from billing import fill_billing
 from live import serve
 from playwright.sync_api import Page, expect
 
@@ -68,7 +69,7 @@ def test_r28_r29_cart_shows_the_promotion_and_the_order_both_discounts_in_german
 
     page.fill("#email", "Lab@Uni.example")
     page.fill("#name", "Dr. Lab")
-    page.select_option("#billing-country", "DE")
+    fill_billing(page, "DE")
     page.check("input[name=payment_method][value=bank_transfer]")
     page.click("#pay-now")
 

@@ -9,6 +9,7 @@ import re
 from datetime import date
 
 import pytest
+from billing import fill_billing
 from english import normalise, visible_text
 from playwright.sync_api import Page, expect
 from shop_training.models import add_session
@@ -74,7 +75,7 @@ def test_a_swiss_buyer_books_the_course_in_chf_on_invoice_in_german(
     page.click("#to-checkout")
     page.fill("#email", "urs@example.ch")
     page.fill("#name", "Urs Meier")
-    page.select_option("#billing-country", "CH")
+    fill_billing(page, "CH")
     page.select_option("#billing-currency", "CHF")
     invoice = page.locator("label", has=page.locator("input[value=invoice]"))
     expect(invoice).to_have_text("Kauf auf Rechnung")

@@ -77,6 +77,16 @@ def order_json(
         "name": order.name,
         "organisation": order.organisation,
         "country": order.country,
+        "billing_address": (
+            {
+                "street": order.street,
+                "postcode": order.postcode,
+                "city": order.city,
+                "region": order.region,
+            }
+            if order.street
+            else None
+        ),
         "tax_number": order.tax_number,
         "po_number": order.po_number,
         "reseller": (
@@ -206,7 +216,7 @@ def create_order(
 ) -> dict[str, Any]:
     """Check out: pay now (reserves the e-mail's licence) or save a quote."""
     try:
-        checkout = parse_checkout(as_dict(data), t.locale)
+        checkout = parse_checkout(as_dict(data), t)
     except CheckoutInvalid as invalid:
         raise invalid.errors[0] from None
     now = shop.clock.now()

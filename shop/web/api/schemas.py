@@ -116,6 +116,24 @@ class OrderRequest(Struct, frozen=True):
     tax_number: Annotated[str, Meta(max_length=1_000)] | None = None
     po_number: Annotated[str, Meta(max_length=1_000, examples=["PO-2025-117"])] | None = None
     reseller: Reseller | None = None
+    # The billing address (§14 UStG), checked for the country; all of it or none.
+    street: Annotated[str, Meta(max_length=1_000, examples=["Musterstraße 1"])] | None = None
+    postcode: Annotated[str, Meta(max_length=1_000, examples=["10115"])] | None = None
+    city: Annotated[str, Meta(max_length=1_000, examples=["Berlin"])] | None = None
+    region: Annotated[str, Meta(max_length=1_000)] | None = None
+    statements: (
+        Annotated[
+            list[Annotated[str, Meta(max_length=100)]],
+            Meta(
+                max_length=10,
+                description=(
+                    "A consumer's statements at checkout (§356(5) BGB), each as its code: "
+                    "immediate_performance, withdrawal_loss"
+                ),
+            ),
+        ]
+        | None
+    ) = None
 
 
 ORDER_EXAMPLE = {
@@ -127,6 +145,9 @@ ORDER_EXAMPLE = {
     "payment_method": "bank_transfer",
     "items": [{"sku": "base-yearly", "quantity": 1}, {"sku": "persons-yearly", "quantity": 6}],
     "po_number": "PO-2025-117",
+    "street": "Musterstraße 1",
+    "postcode": "10115",
+    "city": "Berlin",
 }
 
 
@@ -314,6 +335,13 @@ class PaymentInfo(Struct):
     publishable_key: str | None
 
 
+class BillingAddress(Struct):
+    street: str
+    postcode: str | None
+    city: str | None
+    region: str | None
+
+
 class Order(Struct):
     number: Annotated[int, Meta(examples=[1001])]
     quote_number: Annotated[int | None, Meta(description="R8: the quote series")]
@@ -328,6 +356,7 @@ class Order(Struct):
     name: str
     organisation: str | None
     country: str
+    billing_address: BillingAddress | None
     tax_number: str | None
     po_number: str | None
     reseller: Reseller | None
