@@ -31,6 +31,8 @@ from shop.mail import list_outbox
 from shop.mail.outbox import OutboxMessage
 from shop.money import Money
 from shop.orders.attention import REASONS, resolve_flag
+from shop.orders.consents import statements_of
+from shop.orders.documents import billing_lines
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderNote, OrderStatus, ProviderEvent
 from shop.orders.notifications import notify_review
@@ -245,6 +247,8 @@ def _order_context(db: Session, shop: Shop, t: Translator, order: Order) -> dict
         "quote_number": quote_reference(order),
         "invoice_number": invoice_reference(order),
         "attention": REASONS.get(order.needs_action or ""),
+        "address": billing_lines(order),
+        "statements": statements_of(db, order),
         "money": lambda amount: t.money(Money.of(amount, order.currency)),
         "payment_error": None,
         "resolve_error": None,
