@@ -48,14 +48,12 @@ from pypdf.generic import (
 
 from shop.documents.pdf import OrderDocument, Party, render_pdf
 from shop.i18n import Translator
-from shop.money import Money
+from shop.money import Money, quantize
 
 # BT-24, the specification identifier: the Factur-X profile EN 16931 ("COMFORT") and the
 # German CIUS XRechnung 3.0 on top of it.
 FACTURX_EN16931 = "urn:cen.eu:en16931:2017"
 XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
-FACTURX_FILENAME = "factur-x.xml"
-XML = "application/xml"
 
 VAT_EXEMPT = "E"  # see the module's docstring
 ONE = "C62"  # UN/ECE Rec. 20 "one": a licence, a seat, a month of support
@@ -116,7 +114,8 @@ def seller_address(lines: tuple[str, ...], country: str) -> PostalAddress:
 
 
 def _amount(money: Money) -> Decimal:
-    return money.amount  # already quantized to the currency's minor unit (R15)
+    """An amount with exactly its currency's minor digits (R15): "120.00", "96075.00"."""
+    return quantize(money.amount, money.currency)
 
 
 def _party(target: Any, party: Party, address: PostalAddress) -> None:

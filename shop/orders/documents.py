@@ -1,7 +1,9 @@
 """An order as its quote or invoice PDF (R7, R9, R11), in the order's language and currency.
 
 The PDF is never stored: it is rendered from the order's frozen data when it is downloaded
-and when a mail that links to it is sent (``mail_documents``)."""
+and when a mail that links to it is sent (``mail_documents``). An invoice's PDF carries its
+Factur-X XML (``e_invoice_facts``); a business buyer's invoice also downloads as XRechnung
+(``has_xrechnung``, ``xrechnung_xml``)."""
 
 from __future__ import annotations
 
