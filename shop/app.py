@@ -65,6 +65,7 @@ from shop.web.api.orders import (
     get_order,
     licence_public_key,
     order_document_pdf,
+    order_xrechnung,
 )
 from shop.web.api.products import list_products
 from shop.web.api.subscriptions import subscriptions_router
@@ -345,6 +346,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         cancel_by_buyer,
         change_method,
         order_document_pdf,
+        order_xrechnung,
         create_trial,
         licence_public_key,
         admin_router,

@@ -61,7 +61,8 @@ class Settings:
     # The seller as printed on quotes and invoices, and the offline payment details (R12).
     seller_name: str = "Licence Shop GmbH"
     seller_address: tuple[str, ...] = ("Musterstraße 1", "10115 Berlin")
-    seller_country: str = "DE"  # ISO 3166 code: printed in the document's language
+    # ISO 3166 code: printed in the document's language, the e-invoice's seller country (BT-40)
+    seller_country: str = "DE"
     seller_tax_number: str | None = "DE123456788"
     bank_account_holder: str = "Licence Shop GmbH"
     bank_iban: str = "DE02 1203 0000 0000 2020 51"
@@ -163,7 +164,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_SELLER_NAME": ("seller_name", str),
     "SHOP_SELLER_ADDRESS": ("seller_address", _lines),
     "SHOP_SELLER_TAX_NUMBER": ("seller_tax_number", str),
-    "SHOP_SELLER_COUNTRY": ("seller_country", str),
+    "SHOP_SELLER_COUNTRY": ("seller_country", lambda v: v.strip().upper()),
     "SHOP_BANK_ACCOUNT_HOLDER": ("bank_account_holder", str),
     "SHOP_BANK_IBAN": ("bank_iban", str),
     "SHOP_BANK_BIC": ("bank_bic", str),

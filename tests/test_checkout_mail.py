@@ -158,13 +158,13 @@ def test_the_checkout_draws_no_pdf_the_sending_draws_it_once(
     seeded: Settings, smtp: tuple[str, Collector], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drawn: list[str] = []
-    render = shop.orders.documents.render_pdf
+    render = shop.orders.documents.render_document
 
     def counting(document: Any, t: Any) -> bytes:
         drawn.append(document.number)
         return render(document, t)
 
-    monkeypatch.setattr(shop.orders.documents, "render_pdf", counting)
+    monkeypatch.setattr(shop.orders.documents, "render_document", counting)
     with TestClient(app=create_app(seeded)) as client:  # no SMTP: the mail waits
         number = client.post("/api/v1/orders", json=ORDER).json()["order"]["invoice_number"]
     assert drawn == []
@@ -181,6 +181,8 @@ def test_the_checkout_draws_no_pdf_the_sending_draws_it_once(
         engine.dispose()
     assert report.sent == 1 and drawn == [f"INV-{number}"]
     assert title_of(collector.messages()[0]) == f"Invoice INV-{number}"
+    # The mailed invoice is the Factur-X one a download gets: its XML inside (issue 13).
+    assert list(pdf_of(collector.messages()[0]).attachments) == ["factur-x.xml"]
 
 
 def test_the_operator_sees_a_mail_retried_and_then_given_up(

@@ -12,7 +12,7 @@ from datetime import date
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from xml.sax.saxutils import escape
 
 import reportlab  # type: ignore[import-untyped,unused-ignore]
@@ -34,6 +34,9 @@ from reportlab.platypus import (  # type: ignore[import-untyped,unused-ignore]
 
 from shop.i18n import Translator
 from shop.money import Money
+
+if TYPE_CHECKING:
+    from shop.documents.einvoice import EInvoiceFacts
 
 FONT = "ShopVera"
 FONT_BOLD = "ShopVera-Bold"
@@ -102,6 +105,9 @@ class OrderDocument:
     closed: Literal["cancelled", "expired"] | None = None
     under_review: bool = False  # R27: a quote an operator must accept before it is paid
     statements: tuple[str, ...] = ()  # §356(5) BGB: the consumer's, with their time
+    # An invoice's e-invoice facts (``shop.documents.einvoice``): with them its PDF is a
+    # Factur-X invoice. None: a quote, or a plain PDF.
+    e_invoice: EInvoiceFacts | None = None
 
     @property
     def due(self) -> Money:

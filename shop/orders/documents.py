@@ -1,10 +1,13 @@
 """An order as its quote or invoice PDF (R7, R9, R11), in the order's language and currency.
 
 The PDF is never stored: it is rendered from the order's frozen data when it is downloaded
-and when a mail that links to it is sent (``mail_documents``)."""
+and when a mail that links to it is sent (``mail_documents``). An invoice's PDF carries its
+Factur-X XML (``e_invoice_facts``); a business buyer's invoice also downloads as XRechnung
+(``has_xrechnung``, ``xrechnung_xml``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from sqlalchemy.engine import Engine
@@ -12,7 +15,16 @@ from sqlmodel import Session, select
 
 from shop.catalog.products import N_
 from shop.db import reader, session_scope
-from shop.documents.pdf import DocumentLine, OrderDocument, Party, render_pdf
+from shop.documents.einvoice import (
+    XRECHNUNG,
+    EInvoiceFacts,
+    PostalAddress,
+    cii_xml,
+    payment_means_code,
+    render_document,
+    seller_address,
+)
+from shop.documents.pdf import DocumentLine, OrderDocument, Party
 from shop.i18n import Translator
 from shop.mail import Attachment, Documents, OutboxMessage
 from shop.money import Money
@@ -32,6 +44,7 @@ DocumentKind = Literal["quote", "invoice"]
 QUOTE: DocumentKind = "quote"
 INVOICE: DocumentKind = "invoice"
 PDF = "application/pdf"
+XML = "application/xml"
 # A closed order's document says so and asks for nothing (R8: its number stays taken).
 CLOSED: dict[str, Literal["cancelled", "expired"]] = {
     OrderStatus.CANCELLED: "cancelled",
@@ -87,7 +100,7 @@ def order_document(
             currency=order.currency,
             margin=f"{(order.exchange_margin or 0) * 100:.2f} %",
         )
-    return OrderDocument(
+    document = OrderDocument(
         kind=kind,
         number=document_number(order, kind),
         order_number=str(order.number),
@@ -148,6 +161,74 @@ def order_document(
             for p in payments_of(session, order)
         ),
     )
+    if kind == INVOICE:
+        document = replace(document, e_invoice=e_invoice_facts(order, settings, t, document))
+    return document
+
+
+def buyer_address(order: Order) -> PostalAddress:
+    """The buyer's billing address as the e-invoice structures it."""
+    return PostalAddress(
+        country=order.country,
+        street=order.street,
+        postcode=order.postcode,
+        city=order.city,
+    )
+
+
+def is_b2b(order: Order) -> bool:
+    """A business buyer: an organisation or a VAT/tax number was given (as at checkout)."""
+    return bool((order.organisation or "").strip() or (order.tax_number or "").strip())
+
+
+def has_xrechnung(order: Order) -> bool:
+    """Whether the order's XRechnung can be downloaded: an issued invoice, a B2B buyer."""
+    return order.invoice_number is not None and document_kind(order) == INVOICE and is_b2b(order)
+
+
+def e_invoice_facts(
+    order: Order, settings: Settings, t: Translator, document: OrderDocument
+) -> EInvoiceFacts:
+    """What the invoice's Factur-X / XRechnung XML says beyond the printed document."""
+    due = document.issued_on
+    if order.expires_at is not None and order.expires_at.date() > due:
+        due = order.expires_at.date()  # an unpaid order is released then (R1)
+    if document.due.amount <= 0:
+        terms: str | None = t.gettext("Paid in full. Thank you.")
+    else:
+        terms = " ".join(document.payment_instructions) or None
+    return EInvoiceFacts(
+        seller_address=seller_address(settings.seller_address, settings.seller_country),
+        buyer_address=buyer_address(order),
+        payment_means=payment_means_code(order.payment_method, order.currency),
+        due_on=due,
+        buyer_reference=order.po_number or str(order.number),
+        vat_exemption_reason=t.gettext("Prices without VAT: no VAT is charged for now."),
+        payment_terms=terms,
+        payee_iban=settings.bank_iban,
+        payee_bic=settings.bank_bic,
+        payee_account_name=settings.bank_account_holder,
+    )
+
+
+def xrechnung_filename(order: Order) -> str:
+    return f"XRechnung-{document_number(order, INVOICE)}.xml"
+
+
+def xrechnung_document(
+    session: Session, order: Order, enabled: EnabledPlugins, settings: Settings
+) -> OrderDocument:
+    """The B2B invoice's document in the order's language, for ``xrechnung_xml`` once the
+    transaction has ended; only for an order that ``has_xrechnung``."""
+    if not has_xrechnung(order):
+        raise LookupError(f"order {order.number} has no XRechnung")
+    t = Translator.for_settings(settings, order.locale)
+    return order_document(session, order, enabled, settings, t, INVOICE)
+
+
+def xrechnung_xml(document: OrderDocument) -> bytes:
+    """The invoice as XRechnung 3.0 in CII syntax (EN 16931 with the German CIUS)."""
+    return cii_xml(document, XRECHNUNG)
 
 
 def billing_lines(order: Order) -> tuple[str, ...]:
@@ -175,6 +256,6 @@ def mail_documents(engine: Engine, plugins: Plugins, settings: Settings) -> Docu
             enabled = enabled_view(session, plugins, settings)
             document = order_document(session, order, enabled, settings, t, kind)
             name = message.attachment_name or document_filename(order, t, kind)
-        return Attachment(name, message.attachment_mime or PDF, render_pdf(document, t))
+        return Attachment(name, message.attachment_mime or PDF, render_document(document, t))
 
     return render

@@ -39,12 +39,20 @@ from shop.accounts.visibility import (
 )
 from shop.catalog.products import N_
 from shop.catalog.rates import current_rates
-from shop.documents.pdf import render_pdf
+from shop.documents.einvoice import render_document
 from shop.errors import ShopError
 from shop.i18n import Translator
 from shop.licences.models import LicenceStatus
 from shop.money import Money
-from shop.orders.documents import document_filename, order_document
+from shop.orders.documents import (
+    XML,
+    document_filename,
+    has_xrechnung,
+    order_document,
+    xrechnung_document,
+    xrechnung_filename,
+    xrechnung_xml,
+)
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderStatus
 from shop.orders.numbers import invoice_reference, quote_reference
@@ -210,6 +218,7 @@ def _order_row(order: Order, t: Translator) -> dict[str, Any]:
         "total": t.money(Money.of(order.total, order.currency)),
         "is_open": order.status in OPEN,
         "has_document": order.quote_number is not None or order.invoice_number is not None,
+        "has_xrechnung": has_xrechnung(order),
     }
 
 
@@ -460,9 +469,36 @@ def account_order_document(
     filename = document_filename(order, order_t)
     db.commit()  # drawn once the read has ended: on SQLite a transaction holds the write lock
     return Response(
-        render_pdf(document, order_t),
+        render_document(document, order_t),  # an invoice is a Factur-X PDF
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@get("/{lang:str}/account/orders/{number:int}/xrechnung.xml", sync_to_thread=True)
+@transaction
+def account_order_xrechnung(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    lang: FromPath[str],
+    number: FromPath[int],
+) -> Redirect | Response[bytes]:
+    """A business buyer's invoice as XRechnung (CII XML); 404 for anything else (R35)."""
+    email = customer_of(request)
+    if email is None:
+        return to_login(lang)
+    order = order_for(db, email, number)
+    if not has_xrechnung(order):
+        raise not_visible()
+    document = xrechnung_document(db, order, enabled, shop.settings)
+    filename = xrechnung_filename(order)
+    db.commit()
+    return Response(
+        xrechnung_xml(document),
+        media_type=XML,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -656,6 +692,7 @@ ROUTES = [
     account_subscription,
     account_order,
     account_order_document,
+    account_order_xrechnung,
     account_po_number,
     account_quote_cancel,
     contact_add,

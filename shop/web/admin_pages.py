@@ -32,7 +32,14 @@ from shop.mail.outbox import OutboxMessage
 from shop.money import Money
 from shop.orders.attention import REASONS, resolve_flag
 from shop.orders.consents import statements_of
-from shop.orders.documents import billing_lines
+from shop.orders.documents import (
+    XML,
+    billing_lines,
+    has_xrechnung,
+    xrechnung_document,
+    xrechnung_filename,
+    xrechnung_xml,
+)
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import Order, OrderNote, OrderStatus, ProviderEvent
 from shop.orders.notifications import notify_review
@@ -246,6 +253,7 @@ def _order_context(db: Session, shop: Shop, t: Translator, order: Order) -> dict
         "status_label": STATUS_LABELS[OrderStatus(order.status)],
         "quote_number": quote_reference(order),
         "invoice_number": invoice_reference(order),
+        "has_xrechnung": has_xrechnung(order),
         "attention": REASONS.get(order.needs_action or ""),
         "address": billing_lines(order),
         "statements": statements_of(db, order),
@@ -265,6 +273,25 @@ def order_detail(
     t = translator_of(shop, operator)
     order = order_by_number(db, number)
     return admin_page("admin/order.html", shop, t, operator, **_order_context(db, shop, t, order))
+
+
+@get("/orders/{number:int}/xrechnung.xml", sync_to_thread=True, guards=[operator_session])
+@transaction
+def order_xrechnung(
+    db: Db, shop: ShopDep, enabled: Enabled, number: FromPath[int]
+) -> Response[bytes]:
+    """A business buyer's invoice as XRechnung (CII XML), as the buyer downloads it."""
+    order = order_by_number(db, number)
+    if not has_xrechnung(order):
+        raise ShopError(404, "not_found", N_("This order has no e-invoice."))
+    document = xrechnung_document(db, order, enabled, shop.settings)
+    filename = xrechnung_filename(order)
+    db.commit()
+    return Response(
+        xrechnung_xml(document),
+        media_type=XML,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @post("/orders/{number:int}/payments", sync_to_thread=True, guards=[operator_session])
@@ -722,6 +749,7 @@ admin_pages = Router(
         dashboard_page,
         orders_page,
         order_detail,
+        order_xrechnung,
         order_payment,
         order_cancel,
         order_resolve,

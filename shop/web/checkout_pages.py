@@ -24,6 +24,7 @@ from shop.orders.attention import REASONS
 from shop.orders.cart import CartItem, PricedCart
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.consents import BUSINESS_NOTE, STATEMENTS
+from shop.orders.documents import has_xrechnung
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import notify
@@ -300,6 +301,10 @@ def order_page(
         "money": lambda amount: Money.of(amount, order.currency),
         "licence": licence if applied(order) else None,
         "document_url": f"/api/v1/orders/{order.token}/document.pdf",
+        # A business buyer's invoice also downloads as XRechnung (CII XML).
+        "xrechnung_url": f"/api/v1/orders/{order.token}/xrechnung.xml"
+        if has_xrechnung(order)
+        else None,
         "subscription_token": subscription.token
         if subscription and subscription.status != "pending"
         else None,

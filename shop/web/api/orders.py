@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from shop.accounts.tokens import bearer_token, valid_token
 from shop.catalog.products import N_
 from shop.db import session_scope
-from shop.documents.pdf import render_pdf
+from shop.documents.einvoice import render_document
 from shop.errors import ShopError
 from shop.i18n import Translator
 from shop.licences.address import send_trial_link
@@ -24,7 +24,15 @@ from shop.money import Money
 from shop.orders.adjustment_lines import is_adjustment
 from shop.orders.attention import NOTHING_APPLIED, needs_action_json
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
-from shop.orders.documents import document_filename, order_document
+from shop.orders.documents import (
+    XML,
+    document_filename,
+    has_xrechnung,
+    order_document,
+    xrechnung_document,
+    xrechnung_filename,
+    xrechnung_xml,
+)
 from shop.orders.lifecycle import cancel_order
 from shop.orders.line_text import line_text, payment_label
 from shop.orders.models import Order, OrderStatus
@@ -65,7 +73,7 @@ def order_json(
     operator's listing opens no card or PayPal payments): see ``open_payment``."""
     start = start_payment(order, enabled, settings, t, online=False)
     licence = session.get(Licence, order.licence_id) if order.licence_id else None
-    return {
+    answer: dict[str, Any] = {
         "number": order.number,
         "quote_number": order.quote_number,  # R8: each document's own gapless series
         "invoice_number": order.invoice_number,
@@ -143,6 +151,13 @@ def order_json(
         "payment": payment_json(order, start),
         **needs_action_json(order, t),
     }
+    if has_xrechnung(order):  # an issued invoice to a business buyer
+        answer["xrechnung_url"] = f"{settings.public_url}{xrechnung_path(order)}"
+    return answer
+
+
+def xrechnung_path(order: Order) -> str:
+    return f"/api/v1/orders/{order.token}/xrechnung.xml"
 
 
 def applied(order: Order) -> bool:
@@ -371,9 +386,43 @@ def order_document_pdf(
     filename = document_filename(order, order_t)
     db.commit()  # drawn once the read has ended: on SQLite a transaction holds the write lock
     return Response(
-        render_pdf(document, order_t),
+        render_document(document, order_t),  # an invoice is a Factur-X PDF
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@get(
+    "/api/v1/orders/{token:str}/xrechnung.xml",
+    sync_to_thread=True,
+    tags=["orders"],
+    media_type=XML,
+    responses={
+        **answers(200, bytes, **NO_ORDER),
+        200: ResponseSpec(
+            data_container=bytes,
+            media_type=XML,
+            description="the invoice as XRechnung 3.0 (CII syntax)",
+            generate_examples=False,
+        ),
+    },
+)
+@transaction
+def order_xrechnung(
+    db: Db, shop: ShopDep, enabled: Enabled, token: FromPath[str]
+) -> Response[bytes]:
+    """A business buyer's invoice as XRechnung (EN 16931, CII); 404 for a quote, an order
+    without invoice, or a consumer's order."""
+    order = order_by_token(db, token)
+    if not has_xrechnung(order):
+        raise ShopError(404, "not_found", N_("This order has no e-invoice."))
+    document = xrechnung_document(db, order, enabled, shop.settings)
+    filename = xrechnung_filename(order)
+    db.commit()
+    return Response(
+        xrechnung_xml(document),
+        media_type=XML,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -381,6 +381,13 @@ class Order(Struct):
     ]
     needs_action_text: str | None
     needs_action_since: datetime | None
+    xrechnung_url: Annotated[
+        str | None,
+        Meta(
+            description="the invoice as XRechnung (CII XML): only for an issued invoice to a "
+            "business buyer (organisation or VAT/tax number); absent otherwise"
+        ),
+    ] = None
 
 
 class OrderAnswer(Struct):
