@@ -44,6 +44,16 @@ from shop.settings import Settings
 from shop.subscriptions.models import Subscription, SubscriptionStatus
 
 SOFTWARE, CUSTOMER, OPERATOR = "software", "customer", "operator"
+ACTION_LABELS = {
+    "activated": N_("activated"),
+    "checked_in": N_("checked in"),
+    "deactivated": N_("deactivated"),
+}
+ACTOR_LABELS = {
+    SOFTWARE: N_("by the software"),
+    CUSTOMER: N_("by the customer"),
+    OPERATOR: N_("by an operator"),
+}
 MAX_FINGERPRINT = 200
 MAX_NAME = 200
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Router, delete, post
 from litestar.openapi.spec import Example
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import Body, FromPath, HeaderParameter
 
 from shop.licences.activations import (
     SOFTWARE,
@@ -33,8 +33,8 @@ from shop.web.transaction import transaction
 
 LicenceKey = Annotated[
     str,
-    Parameter(
-        header="Licence-Key",
+    HeaderParameter(
+        name="Licence-Key",
         max_length=10_000,
         description="the licence key the activation was made with (or a newer key of it)",
     ),

@@ -1,0 +1,336 @@
+"""Activations (issue 14): the vendor's software takes a slot of a licence with its key and
+gets a signed licence file that verifies offline with only the public key; one instance
+per licence unless the product allows more; a wrong key is a 404; check-ins carry the
+licence's entitlements now; everything done is in the audit trail."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import TestClient
+from sqlmodel import select
+
+from shop.app import create_app
+from shop.db import make_engine, session_scope
+from shop.licences.keys import load_public_key
+from shop.licences.models import ActivationEvent
+from shop.licences.verify import verify_file
+from shop.settings import Settings
+
+VERIFY = Path(__file__).resolve().parent.parent / "shop" / "licences" / "verify.py"
+BOUGHT = "2025-03-10T10:00:00+01:00"
+
+
+def at(settings: Settings, moment: str) -> TestClient:
+    return TestClient(app=create_app(replace(settings, clock=moment)))
+
+
+def pay(client: TestClient, admin: dict[str, str], order: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(
+        f"/api/v1/admin/orders/{order['number']}/payments",
+        json={"amount": order["total"]["amount"], "currency": order["currency"]},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["order"]  # type: ignore[no-any-return]
+
+
+def buy(
+    client: TestClient, admin: dict[str, str], email: str, items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A paid order of ``items``; the licence it made, with its key."""
+    body = {
+        "email": email,
+        "name": "IT",
+        "country": "DE",
+        "currency": "EUR",
+        "payment_method": "bank_transfer",
+        "items": items,
+    }
+    placed = client.post("/api/v1/orders", json=body)
+    assert placed.status_code == 201, placed.text
+    order = pay(client, admin, placed.json()["order"])
+    return {**licence_of(client, admin, email), "order": order}
+
+
+def licence_of(client: TestClient, admin: dict[str, str], email: str) -> dict[str, Any]:
+    [found] = client.get(f"/api/v1/admin/licences?email={email}", headers=admin).json()[
+        "licences"
+    ]
+    return found  # type: ignore[no-any-return]
+
+
+def activate(
+    client: TestClient, key: str, fingerprint: str, lang: str = "en", **more: Any
+) -> Any:
+    return client.post(
+        "/api/v1/activations",
+        json={"key": key, "fingerprint": fingerprint, **more},
+        headers={"Accept-Language": lang},
+    )
+
+
+def public_pem(client: TestClient) -> str:
+    answer = client.get("/.well-known/licence-public-key.pem")
+    assert answer.status_code == 200
+    return answer.text
+
+
+def payload(licence_file: str) -> dict[str, Any]:
+    return json.loads(licence_file)["payload"]  # type: ignore[no-any-return]
+
+
+OFFLINE = """
+import importlib.util, json, sys
+from datetime import datetime
+spec = importlib.util.spec_from_file_location("vendored_verify", sys.argv[1])
+verify = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = verify
+spec.loader.exec_module(verify)
+key = verify.load_public_key_pem(open(sys.argv[2]).read())
+result = verify.verify_file(
+    open(sys.argv[3]).read(), key, fingerprint=sys.argv[4],
+    now=datetime.fromisoformat(sys.argv[5]),
+)
+shop = sorted(m for m in sys.modules if m.split(".")[0] in ("shop", "sqlmodel", "litestar"))
+print(json.dumps({"valid": result.valid, "problem": result.problem, "shop_modules": shop,
+    "quantities": result.grants.quantities if result.grants else None,
+    "warnings": list(result.warnings)}))
+"""
+
+
+def verify_offline(
+    tmp_path: Path, pem: str, licence_file: str, fingerprint: str, now: str
+) -> dict[str, Any]:
+    """The vendor's software: verify.py copied alone, the public key, the file; no shop."""
+    (tmp_path / "public.pem").write_text(pem)
+    (tmp_path / "licence.json").write_text(licence_file)
+    vendored = tmp_path / "vendor" / "licence_check.py"
+    vendored.parent.mkdir()
+    vendored.write_text(VERIFY.read_text())
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",  # isolated: neither the working directory nor PYTHON* variables
+            "-c",
+            OFFLINE,
+            str(vendored),
+            str(tmp_path / "public.pem"),
+            str(tmp_path / "licence.json"),
+            fingerprint,
+            now,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_licence_activates_one_instance_its_file_verifies_offline_and_a_second_is_refused(
+    seeded: Settings, admin: dict[str, str], tmp_path: Path
+) -> None:
+    with at(seeded, BOUGHT) as client:
+        bought = buy(client, admin, "it@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        key = bought["key"]
+        first = activate(client, key, "srv-old-7f3a", name="Old server")
+        assert first.status_code == 201, first.text
+        activation = first.json()["activation"]
+        assert activation["licence_id"] == bought["id"]
+        assert activation["fingerprint"] == "srv-old-7f3a"
+        # Given only the public key and the file, the software verifies it offline.
+        checked = verify_offline(
+            tmp_path,
+            public_pem(client),
+            activation["licence_file"],
+            "srv-old-7f3a",
+            "2025-03-20T10:00:00+00:00",
+        )
+        assert checked["valid"] is True, checked
+        assert checked["shop_modules"] == []
+        assert checked["quantities"] == {"base-yearly": 1}
+        grants = payload(activation["licence_file"])
+        assert grants["email"] == "it@example.com"
+        assert grants["paid_until"] == bought["paid_until"]
+        assert grants["check_in_by"] == "2025-04-09T09:00:00Z"  # 30 days (the setting)
+
+        # The same installation again: its activation, not a second slot.
+        again = activate(client, key, "srv-old-7f3a")
+        assert again.status_code == 201
+        assert again.json()["activation"]["id"] == activation["id"]
+        assert again.json()["activation"]["reused"] is True
+
+        # A second instance is refused, in the caller's language, naming the one in use.
+        refused = {lang: activate(client, key, "srv-new-91bc", lang) for lang in ("de", "nl", "en")}
+        for answer in refused.values():
+            assert answer.status_code == 409
+            assert answer.json()["code"] == "activation_limit"
+            assert "Old server (srv-old-7f3a)" in answer.json()["detail"]
+            assert answer.json()["instances"][0]["fingerprint"] == "srv-old-7f3a"
+        assert len({a.json()["detail"] for a in refused.values()}) == 3
+        assert len({a.json()["title"] for a in refused.values()}) == 3
+
+        # The old server frees its slot; the new one activates.
+        freed = client.delete(
+            f"/api/v1/activations/{activation['id']}", headers={"Licence-Key": key}
+        )
+        assert freed.status_code == 200, freed.text
+        assert freed.json()["activation"]["deactivated_by"] == "software"
+        assert activate(client, key, "srv-new-91bc").status_code == 201
+
+
+def test_a_wrong_key_is_a_404_that_tells_nothing(seeded: Settings, admin: dict[str, str]) -> None:
+    with at(seeded, BOUGHT) as client:
+        mine = buy(client, admin, "it@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        other = buy(client, admin, "other@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        activation = activate(client, mine["key"], "srv-1").json()["activation"]
+        tampered = mine["key"][:-3] + ("AAA" if not mine["key"].endswith("AAA") else "BBB")
+        for key in ("nonsense", tampered, "LS1.e30.e30"):
+            answer = activate(client, key, "srv-2")
+            assert answer.status_code == 404, key
+            assert answer.json()["code"] == "not_found"
+        # Another licence's key for my activation: the same 404 as an unknown id.
+        for path in (f"/api/v1/activations/{activation['id']}", "/api/v1/activations/999"):
+            headers = {"Licence-Key": other["key"]}
+            assert client.post(f"{path}/check-in", headers=headers).status_code == 404
+            assert client.delete(path, headers=headers).status_code == 404
+        assert client.post(f"/api/v1/activations/{activation['id']}/check-in").status_code in (
+            400,
+            422,
+        )  # no key at all: the header is required
+
+
+def test_a_server_licence_bought_twice_runs_two_instances_and_a_trial_one(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    with at(seeded, BOUGHT) as client:
+        servers = buy(client, admin, "it@example.com", [{"sku": "server-starter", "quantity": 2}])
+        assert activate(client, servers["key"], "a").status_code == 201
+        assert activate(client, servers["key"], "b").status_code == 201
+        third = activate(client, servers["key"], "c")
+        assert third.status_code == 409 and third.json()["code"] == "activation_limit"
+        assert "a, b" in third.json()["detail"]
+        trial = client.post(
+            "/api/v1/trials", json={"email": "try@example.com", "sku": "base-yearly"}, headers=admin
+        ).json()["licence"]
+        assert activate(client, trial["key"], "t1").status_code == 201
+        assert activate(client, trial["key"], "t2").json()["code"] == "activation_limit"
+    with at(seeded, "2025-03-25T10:00:00+01:00") as later:  # the 10 days are over
+        ended = activate(later, trial["key"], "t1")
+        assert ended.status_code == 409
+        assert ended.json()["code"] == "licence_expired"
+        assert ended.json()["reason"] == "trial_ended"
+
+
+def test_after_an_upgrade_the_next_check_in_carries_the_new_quantities(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    with at(seeded, BOUGHT) as client:
+        items = [{"sku": "base-yearly", "quantity": 1}, {"sku": "persons-yearly", "quantity": 5}]
+        bought = buy(client, admin, "it@example.com", items)
+        activation = activate(client, bought["key"], "srv-1").json()["activation"]
+        assert payload(activation["licence_file"])["quantities"]["persons-yearly"] == 5
+    with at(seeded, "2025-06-01T10:00:00+02:00") as client:
+        subscription_id = bought["order"]["subscription_id"]
+        switched = client.post(
+            f"/api/v1/subscriptions/{subscription_id}/switch",
+            json={"items": [{"sku": "base-yearly", "quantity": 1}, {"sku": "persons-yearly", "quantity": 12}]},
+            headers=admin,
+        )
+        assert switched.status_code == 200, switched.text
+        pay(client, admin, switched.json()["order"])
+        # The software still holds the key it was installed with.
+        checked = client.post(
+            f"/api/v1/activations/{activation['id']}/check-in",
+            headers={"Licence-Key": bought["key"]},
+        )
+        assert checked.status_code == 200, checked.text
+        renewed = payload(checked.json()["activation"]["licence_file"])
+        assert renewed["quantities"]["persons-yearly"] == 12
+        assert renewed["licence_id"] == bought["id"]  # the licence number stays
+        assert renewed["issued_at"] == "2025-06-01T08:00:00Z"
+
+
+def test_a_perpetual_licence_after_maintenance_warns_and_keeps_working(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    with at(seeded, BOUGHT) as client:
+        bought = buy(client, admin, "it@example.com", [{"sku": "server-starter", "quantity": 1}])
+        first = activate(client, bought["key"], "srv-1").json()["activation"]
+        grants = payload(first["licence_file"])
+        assert grants["perpetual"] is True
+        assert grants["paid_until"] is None
+        assert grants["maintenance_until"] == "2026-03-10"  # R23: 12 months
+        public = load_public_key(public_pem(client))
+    with at(seeded, "2026-05-01T10:00:00+02:00") as client:  # maintenance ended in March
+        checked = client.post(
+            f"/api/v1/activations/{first['id']}/check-in", headers={"Licence-Key": bought["key"]}
+        )
+        assert checked.status_code == 200, checked.text
+        licence_file = checked.json()["activation"]["licence_file"]
+        result = verify_file(
+            licence_file, public, fingerprint="srv-1", now=datetime(2026, 5, 2, tzinfo=UTC)
+        )
+        assert result.valid, result.problem
+        assert result.updates is False
+        assert any("maintenance ended on 2026-03-10" in w for w in result.warnings)
+        # A version released after maintenance ended is not covered.
+        newer = verify_file(
+            licence_file,
+            public,
+            now=datetime(2026, 5, 2, tzinfo=UTC),
+            release_date=datetime(2026, 4, 1).date(),
+        )
+        assert not newer.valid and "after maintenance ended" in (newer.problem or "")
+        # Maintenance renewed (R24): the next check-in carries the new end.
+        ordered = client.post(
+            f"/api/v1/licences/{bought['id']}/maintenance", json={"years": 1}, headers=admin
+        )
+        pay(client, admin, ordered.json()["order"])
+        again = client.post(
+            f"/api/v1/activations/{first['id']}/check-in", headers={"Licence-Key": bought["key"]}
+        )
+        assert payload(again.json()["activation"]["licence_file"])["maintenance_until"] == (
+            "2027-03-10"
+        )
+
+
+def test_a_tampered_file_fails_and_the_audit_trail_says_who_did_what(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    with at(seeded, BOUGHT) as client:
+        bought = buy(client, admin, "it@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        activation = activate(client, bought["key"], "srv-1").json()["activation"]
+        public = load_public_key(public_pem(client))
+        headers = {"Licence-Key": bought["key"]}
+        client.post(f"/api/v1/activations/{activation['id']}/check-in", headers=headers)
+        client.delete(f"/api/v1/activations/{activation['id']}", headers=headers)
+        after_delete = client.post(
+            f"/api/v1/activations/{activation['id']}/check-in", headers=headers
+        )
+        assert after_delete.status_code == 409
+        assert after_delete.json()["code"] == "activation_deactivated"
+    document = json.loads(activation["licence_file"])
+    now = datetime(2025, 3, 11, tzinfo=UTC)
+    assert verify_file(activation["licence_file"], public, now=now).valid
+    document["payload"]["quantities"]["base-yearly"] = 50
+    tampered = verify_file(json.dumps(document), public, now=now)
+    assert not tampered.valid and "signature" in (tampered.problem or "")
+    wrong_place = verify_file(activation["licence_file"], public, fingerprint="other", now=now)
+    assert not wrong_place.valid and "srv-1" in (wrong_place.problem or "")
+    engine = make_engine(seeded.database_url)
+    with session_scope(engine) as session:
+        trail = [(e.action, e.actor) for e in session.exec(select(ActivationEvent))]
+    engine.dispose()
+    assert trail == [
+        ("activated", "software"),
+        ("checked_in", "software"),
+        ("deactivated", "software"),
+    ]
