@@ -60,15 +60,11 @@ def buy(
 
 
 def licence_of(client: TestClient, admin: dict[str, str], email: str) -> dict[str, Any]:
-    [found] = client.get(f"/api/v1/admin/licences?email={email}", headers=admin).json()[
-        "licences"
-    ]
+    [found] = client.get(f"/api/v1/admin/licences?email={email}", headers=admin).json()["licences"]
     return found  # type: ignore[no-any-return]
 
 
-def activate(
-    client: TestClient, key: str, fingerprint: str, lang: str = "en", **more: Any
-) -> Any:
+def activate(client: TestClient, key: str, fingerprint: str, lang: str = "en", **more: Any) -> Any:
     return client.post(
         "/api/v1/activations",
         json={"key": key, "fingerprint": fingerprint, **more},
@@ -241,7 +237,7 @@ def test_after_an_upgrade_the_next_check_in_carries_the_new_quantities(
         subscription_id = bought["order"]["subscription_id"]
         switched = client.post(
             f"/api/v1/subscriptions/{subscription_id}/switch",
-            json={"items": [{"sku": "base-yearly", "quantity": 1}, {"sku": "persons-yearly", "quantity": 12}]},
+            json={"items": [items[0], {"sku": "persons-yearly", "quantity": 12}]},
             headers=admin,
         )
         assert switched.status_code == 200, switched.text
