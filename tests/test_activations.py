@@ -330,3 +330,122 @@ def test_a_tampered_file_fails_and_the_audit_trail_says_who_did_what(
         ("checked_in", "software"),
         ("deactivated", "software"),
     ]
+
+
+def test_r35_a_customer_deactivates_only_instances_of_licences_they_see(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    from test_accounts import csrf_token, log_in
+
+    with at(seeded, BOUGHT) as client:
+        mine = buy(client, admin, "anna@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        theirs = buy(client, admin, "bert@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        my_activation = activate(client, mine["key"], "anna-srv").json()["activation"]
+        their_activation = activate(client, theirs["key"], "bert-srv").json()["activation"]
+        log_in(client, admin, "anna@example.com")
+        page = client.get("/en/account")
+        assert "anna-srv" in page.text and "bert-srv" not in page.text
+        token = csrf_token(page.text)
+        foreign = client.post(
+            f"/en/account/licences/{mine['id']}/activations/{their_activation['id']}/deactivate",
+            data={"_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert foreign.status_code == 404
+        other_licence = client.post(
+            f"/en/account/licences/{theirs['id']}/activations/{their_activation['id']}/deactivate",
+            data={"_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert other_licence.status_code == 404
+        done = client.post(
+            f"/en/account/licences/{mine['id']}/activations/{my_activation['id']}/deactivate",
+            data={"_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code in (302, 303)
+        assert "anna-srv" not in client.get("/en/account").text
+        # The software learns it at its next check-in; Bert's instance runs on.
+        gone = client.post(
+            f"/api/v1/activations/{my_activation['id']}/check-in",
+            headers={"Licence-Key": mine["key"]},
+        )
+        assert gone.json()["code"] == "activation_deactivated"
+        still = client.post(
+            f"/api/v1/activations/{their_activation['id']}/check-in",
+            headers={"Licence-Key": theirs["key"]},
+        )
+        assert still.status_code == 200
+    engine = make_engine(seeded.database_url)
+    with session_scope(engine) as session:
+        [event] = session.exec(
+            select(ActivationEvent).where(ActivationEvent.action == "deactivated")
+        ).all()
+    engine.dispose()
+    assert (event.actor, event.actor_name) == ("customer", "anna@example.com")
+
+
+def test_expired_and_cancelled_licences_refuse_with_the_reason(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    from shop.licences.models import Licence, LicenceStatus
+    from shop.subscriptions.models import Subscription, SubscriptionStatus
+
+    with at(seeded, BOUGHT) as client:
+        cancelled = buy(client, admin, "c@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        expired = buy(client, admin, "e@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        running = activate(client, cancelled["key"], "srv-1").json()["activation"]
+        engine = make_engine(seeded.database_url)
+        with session_scope(engine) as session:
+            subscription = session.get(Subscription, cancelled["order"]["subscription_id"])
+            assert subscription is not None
+            subscription.status = SubscriptionStatus.CANCELLED
+            licence = session.get(Licence, expired["id"])
+            assert licence is not None
+            licence.status = LicenceStatus.EXPIRED
+        engine.dispose()
+        answer = activate(client, cancelled["key"], "srv-2", "de")
+        assert answer.status_code == 409
+        assert (answer.json()["code"], answer.json()["reason"]) == (
+            "licence_cancelled",
+            "cancelled",
+        )
+        assert answer.json()["title"] == "Lizenz gekündigt"
+        checked = client.post(
+            f"/api/v1/activations/{running['id']}/check-in",
+            headers={"Licence-Key": cancelled["key"]},
+        )
+        assert checked.json()["code"] == "licence_cancelled"
+        gone = activate(client, expired["key"], "srv-1", "nl")
+        assert (gone.status_code, gone.json()["code"]) == (409, "licence_expired")
+        assert gone.json()["detail"].startswith("Deze licentie is verlopen")
+        # Freeing a slot works whatever the licence's state.
+        freed = client.delete(
+            f"/api/v1/activations/{running['id']}", headers={"Licence-Key": cancelled["key"]}
+        )
+        assert freed.status_code == 200
+
+
+def test_activations_are_rate_limited_per_address(seeded: Settings) -> None:
+    with TestClient(app=create_app(replace(seeded, rate_limits="activation=5/minute"))) as client:
+        guesses = [activate(client, f"LS1.guess{n}", "srv") for n in range(5)]
+        assert [g.status_code for g in guesses] == [404] * 5
+        refused = activate(client, "LS1.guess5", "srv", "de")
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "rate_limited"
+        # Freeing a slot is never held back.
+        assert (
+            client.delete("/api/v1/activations/1", headers={"Licence-Key": "x"}).status_code == 404
+        )
+
+
+def test_the_check_in_window_is_a_setting(seeded: Settings, admin: dict[str, str]) -> None:
+    weekly = replace(seeded, clock=BOUGHT, activation_check_in_days=7, activation_grace_days=3)
+    assert Settings.from_env({"SHOP_ACTIVATION_CHECK_IN_DAYS": "7"}).activation_check_in_days == 7
+    with TestClient(app=create_app(weekly)) as client:
+        bought = buy(client, admin, "it@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        grants = payload(
+            activate(client, bought["key"], "srv-1").json()["activation"]["licence_file"]
+        )
+        assert grants["check_in_by"] == "2025-03-17T09:00:00Z"
+        assert grants["grace_days"] == 3
