@@ -449,3 +449,35 @@ def test_the_check_in_window_is_a_setting(seeded: Settings, admin: dict[str, str
         )
         assert grants["check_in_by"] == "2025-03-17T09:00:00Z"
         assert grants["grace_days"] == 3
+
+
+def test_in_test_mode_the_file_is_a_test_file_that_production_refuses(
+    seeded: Settings, admin: dict[str, str], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from shop.cli import main
+
+    test_mode = replace(seeded, payments_test_mode=True)
+    with TestClient(app=create_app(test_mode)) as client:
+        trial = client.post(
+            "/api/v1/trials", json={"email": "t@example.com", "sku": "base-yearly"}, headers=admin
+        ).json()["licence"]
+        answer = activate(client, trial["key"], "srv-1")
+        assert answer.status_code == 201, answer.text
+        licence_file = answer.json()["activation"]["licence_file"]
+        public = load_public_key(public_pem(client))
+    assert payload(licence_file)["test"] is True
+    production = verify_file(licence_file, public, now=datetime(2025, 4, 2, tzinfo=UTC))
+    assert not production.valid and "signature" in (production.problem or "")
+    saved = tmp_path / "licence.json"
+    saved.write_text(licence_file)
+    env = {
+        "SHOP_LICENCE_SIGNING_KEY": str(seeded.licence_signing_key),
+        "SHOP_CLOCK": "2025-04-02T10:00:00+00:00",
+        "SHOP_DATABASE_URL": seeded.database_url,
+    }
+    told = CliRunner().invoke(main, ["licence", "verify-file", str(saved)], env=env)
+    assert told.exit_code == 1
+    assert "TEST FILE" in told.stdout
+    assert "instance:     srv-1" in told.stdout
