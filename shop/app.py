@@ -54,6 +54,7 @@ from shop.web.address_pages import (
     trial_key_page,
 )
 from shop.web.admin_pages import LoginRequired, admin_pages, to_login
+from shop.web.api.activations import activations_router
 from shop.web.api.admin import admin_router
 from shop.web.api.admin_reviews import admin_reviews_router
 from shop.web.api.licences import licences_router
@@ -354,6 +355,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         admin_reviews_router,
         subscriptions_router,
         licences_router,
+        activations_router,
         *ACCOUNT_ROUTES,
         create_static_files_router(
             path="/static", directories=[settings.static_dir], cache_control=PUBLIC

@@ -36,6 +36,8 @@ from shop.licences.keys import (
     load_signing_key,
     verify_key,
 )
+from shop.licences.verify import describe as describe_verification
+from shop.licences.verify import is_test_file, verify_file
 from shop.orders.lifecycle import expire_due
 from shop.orders.models import NEEDS_ACTION, Order
 from shop.orders.notifications import notify, send_due_mail
@@ -528,7 +530,7 @@ def admin_import(file: Path, lang: str) -> None:
 
 @main.group()
 def licence() -> None:
-    """Licence keys (R6): check one offline, make a signing key."""
+    """Licence keys (R6) and licence files (activations): check offline, make a signing key."""
 
 
 def _grant_lines(grant: Grant) -> list[str]:
@@ -592,6 +594,55 @@ def licence_verify(key: str, public_key_file: Path | None) -> None:
     for line in _grant_lines(grant):
         click.echo(line)
     if grant.test:
+        sys.exit(1)
+
+
+@licence.command("verify-file")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--fingerprint", help="This installation's fingerprint: the file must be for it.")
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM public key to check against; default: the configured signing key's.",
+)
+@click.option(
+    "--release-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The running version's release day: a perpetual licence covers versions released "
+    "before its maintenance ended.",
+)
+def licence_verify_file(
+    file: str,
+    fingerprint: str | None,
+    public_key_file: Path | None,
+    release_date: datetime | None,
+) -> None:
+    """Check a licence file (an activation) offline: signature, fingerprint, expiry; print
+    what it grants and any warnings. Exit code 0 valid (warnings included), 1 invalid."""
+    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    signing_key = None
+    try:
+        if public_key_file is not None:
+            public_key = load_public_key(public_key_file.read_text(encoding="utf-8"))
+        else:
+            signing_key = load_signing_key(_settings(), create=False)
+            public_key = signing_key.public_key()
+    except InvalidSigningKey as exc:
+        raise click.ClickException(str(exc)) from None
+    now = _clock(Settings.from_env()).now()  # SHOP_CLOCK holds here too
+    released = release_date.date() if release_date else None
+    result = verify_file(text, public_key, fingerprint=fingerprint, now=now, release_date=released)
+    if not result.signature_ok and signing_key is not None and is_test_file(text):
+        # A file issued in test mode: never valid for production, but say what it is.
+        test_public = derived_test_key(signing_key).public_key()
+        result = verify_file(
+            text, test_public, fingerprint=fingerprint, now=now, release_date=released
+        )
+        click.echo("TEST FILE — not valid for production (issued in test mode)")
+    for line in describe_verification(result):
+        click.echo(line, err=line.startswith("invalid"))
+    if not result.valid:
         sys.exit(1)
 
 

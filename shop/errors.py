@@ -52,6 +52,11 @@ TITLES = {
     "invalid_json": N_("Unreadable JSON"),
     "body_too_large": N_("Request too large"),
     "invalid_event": N_("Not a provider event"),
+    "activation_limit": N_("No free instance"),
+    "licence_expired": N_("Licence expired"),
+    "licence_cancelled": N_("Licence cancelled"),
+    "licence_not_paid": N_("Licence not paid"),
+    "activation_deactivated": N_("Instance deactivated"),
 }
 
 

@@ -76,6 +76,11 @@ class Settings:
     # Rate limits on links by e-mail, operator login, trials and checkout
     # (``shop.web.rate_limits``): e.g. "checkout=off, trial=3/hour"; unset: the defaults.
     rate_limits: str = ""
+    # Licence files of activations (issue 14): the software checks in within this many
+    # days for a fresh file; past that (or a subscription's paid period) it keeps working
+    # for the grace days, with a warning.
+    activation_check_in_days: int = 30
+    activation_grace_days: int = 14
     # Each plugin's own settings (``shop.plugins.settings``), bound at start by
     # ``Plugins.configure``: plugin name -> setting name -> value.
     plugin_values: Mapping[str, Mapping[str, Any]] = field(
@@ -172,4 +177,6 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHOP_CHEQUE_PAYEE": ("cheque_payee", str),
     "SHOP_PAYMENTS_TEST_MODE": ("payments_test_mode", _flag),
     "SHOP_RATE_LIMITS": ("rate_limits", str),
+    "SHOP_ACTIVATION_CHECK_IN_DAYS": ("activation_check_in_days", int),
+    "SHOP_ACTIVATION_GRACE_DAYS": ("activation_grace_days", int),
 }

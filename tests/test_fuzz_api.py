@@ -77,7 +77,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         licence_key_file=folder / "licence-key.pem",
         secret_key_file=folder / "secret",
         # The fuzzer repeats every call from one address; the limits are checked elsewhere.
-        rate_limits="checkout=off, trial=off, mail_link=off, operator_login=off",
+        rate_limits="checkout=off, trial=off, mail_link=off, operator_login=off, activation=off",
     )
     sock = bound_socket()
     with serve(configured, sock) as base_url:

@@ -56,6 +56,12 @@ class Product:
     tier: int | None = None  # rank within a tiered line; higher is more
     invoice_every_months: int | None = None  # agreements billed monthly, invoiced per N months
     unit: str = ""  # message id of what one unit is, e.g. "person"
+    # Instances of the software one licence may activate at once (issue 14): one by
+    # default (seed 000: one licence, one server); a line that allows more says so. With
+    # ``counts_instances`` each unit of the licence's quantity of this sku is one more
+    # licence, so the limit is ``instances`` times that quantity.
+    instances: int = 1
+    counts_instances: bool = False
 
     @property
     def months_per_charge(self) -> int | None:
@@ -71,6 +77,8 @@ class Product:
         return 1
 
     def __post_init__(self) -> None:
+        if self.instances < 1:
+            raise ValueError(f"{self.sku}: instances must be at least 1")
         for code, price in self.prices.items():
             if not isinstance(price, Decimal) or price < 0:
                 raise ValueError(f"{self.sku}: price in {code} must be a non-negative Decimal")

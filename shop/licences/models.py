@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Text
+from sqlalchemy import JSON, Index, Text, text
 from sqlmodel import Column, Field, SQLModel
 
 from shop.catalog.products import N_
@@ -59,3 +59,45 @@ class Licence(SQLModel, table=True):
     @property
     def was_trial(self) -> bool:
         return self.trial_ends_at is not None and self.paid_until is None
+
+
+class Activation(SQLModel, table=True):
+    """One instance of the vendor's software using a licence (issue 14): its slot is held
+    until it is deactivated. At most one live activation per licence and fingerprint,
+    enforced by a partial unique index, so a repeated activation never takes a second slot."""
+
+    __tablename__ = "activation"
+    __table_args__ = (
+        Index(
+            "ux_activation_live_fingerprint",
+            "licence_id",
+            "fingerprint",
+            unique=True,
+            postgresql_where=text("deactivated_at IS NULL"),
+            sqlite_where=text("deactivated_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    licence_id: int = Field(foreign_key="licence.id", index=True)
+    fingerprint: str = Field(max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    activated_at: datetime
+    last_check_in_at: datetime
+    deactivated_at: datetime | None = None
+    deactivated_by: str | None = Field(default=None, max_length=16)  # customer, operator, software
+
+
+class ActivationEvent(SQLModel, table=True):
+    """The audit trail of activations: who did what, when."""
+
+    __tablename__ = "activation_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    activation_id: int = Field(foreign_key="activation.id", index=True)
+    licence_id: int = Field(foreign_key="licence.id", index=True)
+    at: datetime
+    action: str = Field(max_length=16)  # activated, checked_in, deactivated
+    actor: str = Field(max_length=16)  # software, customer, operator
+    actor_name: str | None = Field(default=None, max_length=320)  # whose account or login
+    detail: str = Field(default="", max_length=500)

@@ -42,6 +42,15 @@ from shop.catalog.rates import current_rates
 from shop.documents.einvoice import render_document
 from shop.errors import ShopError
 from shop.i18n import Translator
+from shop.licences.activations import (
+    CUSTOMER as BY_CUSTOMER,
+)
+from shop.licences.activations import (
+    activations_of,
+    deactivate,
+    instance_limit,
+    live_activation_of,
+)
 from shop.licences.models import LicenceStatus
 from shop.money import Money
 from shop.orders.documents import (
@@ -226,14 +235,21 @@ def _overview(
     db: Session, shop: Any, enabled: EnabledPlugins, email: str, t: Translator
 ) -> dict[str, Any]:
     licences = []
-    for licence in visible_licences(db, email):
+    shown = visible_licences(db, email)
+    instances = activations_of(db, [licence.id for licence in shown if licence.id is not None])
+    for licence in shown:
         contacts = contacts_of(db, licence)
+        product = enabled.products.get(licence.product) or shop.plugins.everything.products.get(
+            licence.product
+        )
         licences.append(
             {
+                # The instances of the software using it (issue 14), with "deactivate".
+                "instances": instances.get(licence.id or 0, []),
+                "instance_limit": instance_limit(licence, product),
                 "licence": licence,
                 "status": t.gettext(LICENCE_STATUS.get(LicenceStatus(licence.status), "")),
-                "product": enabled.products.get(licence.product)
-                or shop.plugins.everything.products.get(licence.product),
+                "product": product,
                 "is_licensee": licence.email == email,
                 "contacts": contacts,
                 "primary": next((c.email for c in contacts if c.is_primary), None),
@@ -677,6 +693,37 @@ def contact_claim_primary(
     )
 
 
+@post(
+    "/{lang:str}/account/licences/{licence_id:int}/activations/{activation_id:int}/deactivate",
+    sync_to_thread=True,
+)
+@transaction
+def activation_deactivate(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    t: T,
+    lang: FromPath[str],
+    licence_id: FromPath[int],
+    activation_id: FromPath[int],
+) -> Redirect | Template:
+    """Free an instance's slot, e.g. before installing on a new server (issue 14)."""
+    now = shop.clock.now()
+    return _contact_change(
+        request,
+        db,
+        shop,
+        enabled,
+        t,
+        lang,
+        licence_id,
+        lambda licence, email: deactivate(
+            db, live_activation_of(db, licence.id, activation_id), BY_CUSTOMER, now, email
+        ),
+    )
+
+
 ROUTES = [
     request_login_link_api,
     login_page,
@@ -698,4 +745,5 @@ ROUTES = [
     contact_add,
     contact_remove,
     contact_claim_primary,
+    activation_deactivate,
 ]

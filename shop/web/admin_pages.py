@@ -24,6 +24,15 @@ from shop.catalog.products import N_
 from shop.catalog.rates import current_rates
 from shop.errors import ShopError
 from shop.i18n import LOCALES, Translator
+from shop.licences.activations import (
+    ACTION_LABELS,
+    ACTOR_LABELS,
+    activations_of,
+    deactivate,
+    events_of,
+    live_activation_of,
+)
+from shop.licences.activations import OPERATOR as BY_OPERATOR
 from shop.licences.coterm_review import decide_review, review_request
 from shop.licences.email_change import change_licence_email
 from shop.licences.models import Licence, normalise_email
@@ -363,16 +372,53 @@ def licences_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Tem
     statement = select(Licence).order_by(col(Licence.id).desc()).limit(200)
     if query:
         statement = statement.where(col(Licence.email).contains(normalise_email(query)))
+    licences = list(db.exec(statement).all())
+    t = translator_of(shop, operator)
     return admin_page(
         "admin/licences.html",
         shop,
-        translator_of(shop, operator),
+        t,
         operator,
-        licences=db.exec(statement).all(),
+        licences=licences,
         q=query,
         error=None,
         failed_id=None,
+        **_instances(db, licences, t),
     )
+
+
+def _instances(db: Session, licences: list[Licence], t: Translator) -> dict[str, Any]:
+    """Each licence's live instances and its latest activation events (issue 14)."""
+    ids = [licence.id for licence in licences if licence.id is not None]
+    return {
+        "instances": activations_of(db, ids),
+        "activation_events": {i: events_of(db, i, limit=10) for i in ids},
+        "event_labels": {k: t.gettext(v) for k, v in ACTION_LABELS.items()},
+        "actor_labels": {k: t.gettext(v) for k, v in ACTOR_LABELS.items()},
+    }
+
+
+@post(
+    "/licences/{licence_id:int}/activations/{activation_id:int}/deactivate",
+    sync_to_thread=True,
+    guards=[operator_session],
+)
+@transaction
+def licence_activation_free(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    licence_id: FromPath[int],
+    activation_id: FromPath[int],
+) -> Redirect:
+    """The operator frees an instance's slot (a server the customer cannot reach any more)."""
+    operator = current_operator(db, request)
+    licence = db.get(Licence, licence_id)
+    if licence is None:
+        raise ShopError(404, "not_found", N_("There is nothing at this address."))
+    activation = live_activation_of(db, licence_id, activation_id)
+    deactivate(db, activation, BY_OPERATOR, shop.clock.now(), operator.email)
+    return Redirect(f"/admin/licences?q={licence.email}", status_code=303)
 
 
 @post("/licences/{licence_id:int}/email", sync_to_thread=True, guards=[operator_session])
@@ -407,6 +453,7 @@ def licence_email(
             q=licence.email,
             error=t.gettext(error.detail, **error.params),
             failed_id=licence.id,
+            **_instances(db, [licence], t),
         )
     return Redirect(f"/admin/licences?q={licence.email}", status_code=303)
 
@@ -759,6 +806,7 @@ admin_pages = Router(
         rate_save,
         licences_page,
         licence_email,
+        licence_activation_free,
         subscriptions_page,
         subscription_detail,
         outbox_page,

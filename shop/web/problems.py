@@ -126,6 +126,8 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
             extra["errors"] = [{"field": name, "detail": detail} for name in error.fields]
         if error.reason:
             extra["reason"] = error.reason
+        if error.code == "activation_limit" and "in_use" in error.params:
+            extra["instances"] = error.params["in_use"]  # the slots taken (issue 14)
         if error.code == "licence_exists" and error.params.get("email"):
             # R1: the address's owner may free it from an unpaid order they did not place.
             extra["release_link"] = {

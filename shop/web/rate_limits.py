@@ -1,6 +1,6 @@
 """Rate limits on the calls a stranger can repeat to guess, spam or lock out (issue 12):
-links by e-mail, the operator login, trials and checkout. Litestar's middleware counts per
-client address; each limit has its own bucket, so trials never use up checkouts.
+links by e-mail, the operator login, trials, checkout and activations. Litestar's middleware
+counts per client address; each limit has its own bucket, so trials never use up checkouts.
 
 ``SHOP_RATE_LIMITS`` sets them (``name=N/unit`` by commas, ``name=off`` to switch one off),
 e.g. a load test from one address sets ``checkout=off``. The counts live in each process's
@@ -54,6 +54,9 @@ LIMITS = (
     Limit("operator_login", (r"/admin/login",), 10),
     Limit("trial", (r"/api/v1/trials", r"/[a-z]{2}/trial"), 10),
     Limit("checkout", (r"/api/v1/orders", r"/[a-z]{2}/checkout/place"), 30),
+    # The vendor's software activating and checking in (issue 14): guessing keys or
+    # fingerprints from one address stops here.
+    Limit("activation", (r"/api/v1/activations/?", r"/api/v1/activations/[0-9]+/check-in"), 30),
 )
 UNITS: tuple[Unit, ...] = ("second", "minute", "hour", "day")
 

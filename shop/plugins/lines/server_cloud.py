@@ -98,6 +98,7 @@ def shop_product_lines() -> list[ProductLine]:
             trial_days=10,
             tier=rank,
             support=_plan(name, channels),
+            counts_instances=True,  # one server per licence bought (seed 000)
         )
         for rank, code, name, channels, s_eur, s_usd, _c_eur, _c_usd in TIERS
     )

@@ -82,6 +82,8 @@ class Problem(Struct, frozen=True):
     reason: str | None = None
     errors: list[FieldError] | None = None
     release_link: ReleaseLink | None = None
+    # activation_limit: the instances in use (issue 14)
+    instances: list[dict[str, Any]] | None = None
 
 
 # --- request bodies ----------------------------------------------------------------------
@@ -699,3 +701,45 @@ class LoginLinkRequest(Struct, frozen=True):
 
 class LoginLinkAnswer(Struct):
     status: Annotated[str, Meta(examples=["accepted"])]
+
+
+# --- activations (issue 14) -------------------------------------------------------------
+
+
+class ActivationRequest(Struct, frozen=True):
+    """An installation of the vendor's software asks for a slot of the licence."""
+
+    key: Annotated[str, Meta(max_length=10_000, description="the licence key (any of its keys)")]
+    fingerprint: Annotated[
+        str,
+        Meta(
+            max_length=1_000,
+            examples=["srv-4f1c2a9e"],
+            description="what identifies this installation, at most 200 characters",
+        ),
+    ]
+    name: Annotated[str, Meta(max_length=1_000, examples=["Main server"])] | None = None
+
+
+ACTIVATION_EXAMPLE = {"key": "LS1.…", "fingerprint": "srv-4f1c2a9e", "name": "Main server"}
+
+
+class Activation(Struct):
+    id: int
+    licence_id: int
+    fingerprint: str
+    name: str | None
+    activated_at: datetime
+    last_check_in_at: datetime
+    deactivated_at: datetime | None
+    deactivated_by: Annotated[str | None, Meta(description="software, customer or operator")]
+    check_in_by: Annotated[datetime | None, Meta(description="when the file wants a check-in")]
+    licence_file: Annotated[
+        str | None,
+        Meta(description="the signed licence file (JSON text), to be saved as it is"),
+    ]
+    reused: Annotated[bool, Meta(description="the installation's activation existed already")]
+
+
+class ActivationAnswer(Struct):
+    activation: Activation
