@@ -54,6 +54,8 @@ LIMITS = (
     Limit("operator_login", (r"/admin/login",), 10),
     Limit("trial", (r"/api/v1/trials", r"/[a-z]{2}/trial"), 10),
     Limit("checkout", (r"/api/v1/orders", r"/[a-z]{2}/checkout/place"), 30),
+    # The cancel and withdrawal buttons mail a receipt to the address given (§312k, §356a).
+    Limit("declaration", (r"/[a-z]{2}/cancel/submit", r"/[a-z]{2}/withdraw/submit"), 10),
 )
 UNITS: tuple[Unit, ...] = ("second", "minute", "hour", "day")
 
