@@ -406,3 +406,66 @@ def test_the_back_office_lists_open_declarations(seeded: Settings, bought: dict[
             f"/admin/cancellations/{row.id}/handled", data={"_csrf_token": csrf(listing.text)}
         )
         assert "Unbekannt" not in client.get("/admin/cancellations").text
+
+
+def test_r31_a_support_agreement_cancelled_by_the_button_runs_out_its_invoiced_period(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    with at(seeded, START) as client:
+        paid = order(client, admin, items=[{"sku": "agreement-single", "quantity": 1}])
+    with at(seeded, "2025-02-10T10:00:00+01:00") as client:
+        declare(
+            client,
+            "de",
+            "cancel",
+            {
+                "name": "Kundin",
+                "email": "kundin@example.com",
+                "contract": "agreement",
+                "reference": str(paid["number"]),
+                "receipt_email": "kundin@example.com",
+            },
+        )
+    [row] = rows(seeded)
+    assert (row.outcome, row.ends_on) == ("cancelled", date(2025, 4, 1))
+    assert (
+        "Ihr Supportvertrag ist gekündigt. Er endet am 1. April 2025; bereits berechnete "
+        "Zeiträume bleiben fällig." in receipts(seeded)[0].text_body
+    )
+
+
+def test_the_confirmation_page_can_go_back_to_the_form_with_the_values(
+    client: TestClient,
+) -> None:
+    page = client.get("/en/cancel")
+    form = {
+        "name": "Ann",
+        "email": "ann@example.com",
+        "contract": "subscription",
+        "mode": "ordinary",
+        "end": "date",
+        "end_date": "2025-12-31",
+        "receipt_email": "ann@example.com",
+    }
+    review = client.post("/en/cancel/review", data={**form, "_csrf_token": csrf(page.text)})
+    assert "December 31, 2025" in review.text and 'id="cancel-now">Cancel now<' in review.text
+    back = client.post(
+        "/en/cancel/submit", data={**form, "action": "edit", "_csrf_token": csrf(review.text)}
+    )
+    assert back.status_code == 200
+    assert 'id="cancel-form"' in back.text and 'value="2025-12-31"' in back.text
+
+
+def test_dutch_rule_the_subscription_page_says_it_to_a_dutch_consumer(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    rule = "na de eerste looptijd loopt het abonnement voor onbepaalde tijd door"
+    with at(seeded, START) as client:
+        dutch = order(client, admin, country="NL")
+        business = order(client, admin, country="NL", email="b@example.nl", tax_number="NL1")
+        for made, shown in ((dutch, True), (business, False)):
+            subscription = client.get(
+                f"/api/v1/subscriptions/{made['subscription_id']}", headers=admin
+            ).json()
+            page = client.get(re.sub(r"^/\w\w/", "/nl/", subscription["page_url"])).text
+            assert (rule in page) is shown
