@@ -359,6 +359,15 @@ def test_dutch_rule_a_dutch_consumer_cancels_with_a_month_after_the_first_term(
     text = receipts(seeded)[0].text_body
     assert "Het eindigt op 10 april 2026" in text
     assert "consument in Nederland" in text
+    with at(seeded, "2026-03-11T10:00:00+01:00") as client:
+        state = client.get(f"/api/v1/subscriptions/{paid['subscription_id']}", headers=admin)
+        assert state.json()["term_end"] == "2026-04-10"
+        page_url = state.json()["page_url"]
+        page = client.get(page_url)
+        client.post(f"{page_url}/resume", data={"_csrf_token": csrf(page.text)})
+        state = client.get(f"/api/v1/subscriptions/{paid['subscription_id']}", headers=admin)
+        # taken back: as if never cancelled, the running term's own end again
+        assert (state.json()["status"], state.json()["term_end"]) == ("active", "2027-01-01")
 
 
 def test_the_back_office_lists_open_declarations(seeded: Settings, bought: dict[str, Any]) -> None:
