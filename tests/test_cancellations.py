@@ -342,6 +342,10 @@ def test_dutch_rule_a_dutch_consumer_cancels_with_a_month_after_the_first_term(
         session.add(subscription)
     engine.dispose()
     with at(seeded, "2026-03-10T10:00:00+01:00") as client:
+        state = client.get(f"/api/v1/subscriptions/{paid['subscription_id']}", headers=admin)
+        token = state.json()["page_url"].rsplit("/", 1)[1]
+        asked = client.get(f"/nl/subscriptions/{token}/confirm-cancel").text
+        assert "Uw abonnement eindigt op 10 april 2026 en wordt dan niet verlengd." in asked
         declare(
             client,
             "nl",
