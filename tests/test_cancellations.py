@@ -482,3 +482,42 @@ def test_dutch_rule_the_subscription_page_says_it_to_a_dutch_consumer(
             ).json()
             page = client.get(re.sub(r"^/\w\w/", "/nl/", subscription["page_url"])).text
             assert (rule in page) is shown
+
+
+def test_hostile_input_gives_form_messages_never_a_500(
+    seeded: Settings, bought: dict[str, Any]
+) -> None:
+    with at(seeded, LATER) as client:
+        hostile(client)
+
+
+def hostile(client: TestClient) -> None:
+    page = client.get("/de/withdraw")
+    token = csrf(page.text)
+    huge = {
+        "name": "A",
+        "email": "a@example.com",
+        "reference": "99999999999",  # beyond an INTEGER column
+        "receipt_email": "a@example.com",
+    }
+    answer = client.post("/de/withdraw/submit", data={**huge, "_csrf_token": token})
+    assert answer.status_code == 422 and 'id="reference-error"' in answer.text
+    cancel = client.post(
+        "/de/cancel/submit",
+        data={
+            "_csrf_token": token,
+            "name": "A",
+            "email": "kundin@example.com",  # holds a subscription: the number is looked up
+            "contract": "subscription",
+            "reference": "99999999999999999999",
+            "receipt_email": "a@example.com",
+        },
+    )
+    assert cancel.status_code == 200  # recorded (no contract identified), no database error
+    repeated = client.post(
+        "/de/cancel/review",
+        content=f"_csrf_token={token}&name=a&name=b",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert repeated.status_code < 500
+    assert client.get("/xx/cancel").status_code == 404

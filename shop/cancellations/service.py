@@ -179,7 +179,7 @@ def check_cancellation(form: Mapping[str, Any], today: date, t: Translator) -> C
     )
 
 
-ORDER_NUMBER = re.compile(r"^(?:#|nr\.?\s*|no\.?\s*)?(\d{1,12})$", re.IGNORECASE)
+ORDER_NUMBER = re.compile(r"^(?:#|nr\.?\s*|no\.?\s*)?(\d{1,9})$", re.IGNORECASE)  # fits INTEGER
 
 
 def check_withdrawal(form: Mapping[str, Any], t: Translator) -> Checked:
@@ -221,7 +221,7 @@ def find_subscription(session: Session, email: str, reference: str | None) -> Su
         licence = session.get(Licence, subscription.licence_id)
         if licence is not None and licence.key and licence.key.strip() == wanted:
             return subscription
-        if not digits.isdigit():
+        if not digits.isdigit() or len(digits) > 9:  # no number is that long
             continue
         number = int(digits)
         if number == subscription.id and not wanted.lower().startswith("inv"):
