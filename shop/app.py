@@ -70,6 +70,7 @@ from shop.web.api.orders import (
 )
 from shop.web.api.products import list_products
 from shop.web.api.subscriptions import subscriptions_router
+from shop.web.cancel_pages import ROUTES as CANCEL_ROUTES
 from shop.web.checkout_pages import (
     add_to_cart,
     cart_page,
@@ -357,6 +358,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         licences_router,
         activations_router,
         *ACCOUNT_ROUTES,
+        *CANCEL_ROUTES,
         create_static_files_router(
             path="/static", directories=[settings.static_dir], cache_control=PUBLIC
         ),

@@ -54,6 +54,7 @@ def load_models() -> type[SQLModel]:
     import shop.accounts.login
     import shop.accounts.tokens
     import shop.backoffice.operators
+    import shop.cancellations.models
     import shop.catalog.rates
     import shop.licences.models
     import shop.mail.outbox

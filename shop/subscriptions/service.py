@@ -33,6 +33,7 @@ from shop.orders.pipeline import adjust_rows, context_for, recurring_price, with
 from shop.plugins.context import Customer
 from shop.plugins.manager import EnabledPlugins
 from shop.settings import Settings
+from shop.subscriptions.dutch_rule import running_term_end
 from shop.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionStatus
 from shop.subscriptions.proration import (
     SwitchQuote,
@@ -123,6 +124,16 @@ def resume(session: Session, subscription: Subscription, actor: str, now: dateti
     set_status(
         session, subscription, SubscriptionStatus.ACTIVE, actor, "cancellation taken back", now
     )
+    # A cancellation under the Dutch rule may have moved the term end sooner: back to the
+    # running term's own end, as if never cancelled.
+    anchor = subscription.anchor or subscription.term_start
+    if anchor is not None and subscription.term_start is not None and subscription.term_end:
+        own_end = running_term_end(
+            anchor, subscription.billing_period_months, subscription.term_start
+        )
+        if subscription.term_end < own_end:
+            subscription.term_end = own_end
+            session.add(subscription)
 
 
 def events(session: Session, subscription: Subscription) -> list[SubscriptionEvent]:

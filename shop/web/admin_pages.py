@@ -20,6 +20,7 @@ from sqlmodel import Session, col, or_, select
 
 from shop.backoffice import dashboard
 from shop.backoffice.operators import OperatorAccount, authenticate, operator_by_id
+from shop.cancellations.service import OUTCOME_LABELS, mark_handled, open_requests, shop_time
 from shop.catalog.products import N_
 from shop.catalog.rates import current_rates
 from shop.errors import ShopError
@@ -651,6 +652,34 @@ def subscription_detail(
     )
 
 
+@get("/cancellations", sync_to_thread=True, guards=[operator_session])
+@transaction
+def cancellations_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    """Cancellations and withdrawals (§312k, §356a BGB) an operator still has to look at:
+    no contract identified, an extraordinary reason, a withdrawal in time (the refund)."""
+    operator = current_operator(db, request)
+    t = translator_of(shop, operator)
+    return admin_page(
+        "admin/cancellations.html",
+        shop,
+        t,
+        operator,
+        requests=open_requests(db),
+        outcome_label=lambda outcome: t.gettext(OUTCOME_LABELS.get(str(outcome), str(outcome))),
+        received=lambda moment: shop_time(moment, shop.settings, t.locale),
+    )
+
+
+@post("/cancellations/{request_id:int}/handled", sync_to_thread=True, guards=[operator_session])
+@transaction
+def cancellation_handled(
+    request: Request[Any, Any, Any], db: Db, shop: ShopDep, request_id: FromPath[int]
+) -> Redirect:
+    operator = current_operator(db, request)
+    mark_handled(db, request_id, operator.email, shop.clock.now())
+    return Redirect("/admin/cancellations", status_code=303)
+
+
 @get("/outbox", sync_to_thread=True, guards=[operator_session])
 @transaction
 def outbox_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
@@ -811,6 +840,8 @@ admin_pages = Router(
         subscription_detail,
         outbox_page,
         outbox_message,
+        cancellations_page,
+        cancellation_handled,
         plugins_page,
         plugin_toggle,
         import_page,

@@ -57,6 +57,8 @@ LIMITS = (
     # The vendor's software activating and checking in (issue 14): guessing keys or
     # fingerprints from one address stops here.
     Limit("activation", (r"/api/v1/activations/?", r"/api/v1/activations/[0-9]+/check-in"), 30),
+    # The cancel and withdrawal buttons mail a receipt to the address given (§312k, §356a).
+    Limit("declaration", (r"/[a-z]{2}/cancel/submit", r"/[a-z]{2}/withdraw/submit"), 10),
 )
 UNITS: tuple[Unit, ...] = ("second", "minute", "hour", "day")
 

@@ -20,6 +20,7 @@ from shop.orders.models import Order
 from shop.orders.notifications import notify
 from shop.orders.payments import order_lines
 from shop.plugins.manager import EnabledPlugins
+from shop.subscriptions.dutch_rule import DUTCH_RULE_TEXT, cancellation_end, is_dutch_consumer
 from shop.subscriptions.models import Subscription
 from shop.subscriptions.proration import fee_formula
 from shop.subscriptions.service import (
@@ -88,6 +89,10 @@ def _context(
         "next_renewal": t.money(renewal) if renewal is not None else None,
         "open_switch": _open_switch(session, subscription, t),
         "money": lambda amount: Money.of(amount, subscription.currency),
+        # The Dutch rule: a consumer's cancellation after the first term ends within a month.
+        "dutch_consumer": is_dutch_consumer(session, subscription),
+        "dutch_rule": t.gettext(DUTCH_RULE_TEXT),
+        "cancel_ends": cancellation_end(session, subscription, shop.clock.today()),
     }
 
 

@@ -5,6 +5,7 @@ Operator tokens act on any subscription; subscribers use their page (shop.web.su
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post
@@ -21,6 +22,7 @@ from shop.money import Money
 from shop.orders.notifications import notify, notify_cancelled
 from shop.plugins.event_data import emit_subscription
 from shop.plugins.manager import EnabledPlugins
+from shop.subscriptions.dutch_rule import cancellation_end
 from shop.subscriptions.models import Subscription, SubscriptionStatus
 from shop.subscriptions.proration import fee_formula
 from shop.subscriptions.service import (
@@ -29,6 +31,7 @@ from shop.subscriptions.service import (
     events,
     next_renewal_total,
     open_switch_order,
+    record_event,
     refuse_switch,
     request_switch,
     set_status,
@@ -242,7 +245,7 @@ def cancel_and_confirm(
 ) -> None:
     """Cancel (R10) and queue the subscriber's confirmation mail in their language."""
     now = shop.clock.now()
-    cancel_subscription(session, subscription, actor, now)
+    cancel_subscription(session, subscription, actor, now, shop.clock.today())
     notify_cancelled(
         shop.templates,
         session,
@@ -254,9 +257,13 @@ def cancel_and_confirm(
     )
 
 
-def cancel_subscription(session: Session, subscription: Subscription, actor: str, now: Any) -> None:
+def cancel_subscription(
+    session: Session, subscription: Subscription, actor: str, now: Any, today: date | None = None
+) -> None:
     """R10: cancelling stops the next renewal; the paid term runs out, nothing is refunded.
     On hold (a renewal invoiced, unpaid), it ends now and the invoiced period stays due (R31).
+    A Dutch consumer after the first term ends at most a month ahead (the Dutch rule,
+    ``shop.subscriptions.dutch_rule``): the term end moves there.
     """
     if subscription.status == SubscriptionStatus.ON_HOLD:
         set_status(
@@ -279,6 +286,19 @@ def cancel_subscription(session: Session, subscription: Subscription, actor: str
         "cancelled; runs to the end of the paid term",
         now,
     )
+    ends = cancellation_end(session, subscription, today or now.date())
+    if ends is not None and subscription.term_end is not None and ends < subscription.term_end:
+        record_event(
+            session,
+            subscription,
+            actor,
+            SubscriptionStatus.PENDING_CANCEL,
+            f"Dutch rule: ends on {ends} instead of {subscription.term_end}",
+            now,
+            from_status=SubscriptionStatus.PENDING_CANCEL,
+        )
+        subscription.term_end = ends
+        session.add(subscription)
     emit_subscription(session, "subscription.cancelled", subscription, None, now)
 
 
