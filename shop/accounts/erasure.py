@@ -409,3 +409,67 @@ def erase_customer(
             now,
         )
     return report
+
+
+def preview_erasure(
+    session: Session, email: str, now: datetime, settings: Settings
+) -> ErasureReport:
+    """What ``erase_customer`` would do, read only (a back-office GET writes nothing): the
+    records carrying the address, and the invoices that would be kept; refused alike."""
+    email = normalise_email(email)
+    pseudonym = pseudonym_of(email, settings)
+    emails = tuple(dict.fromkeys((email, pseudonym)))
+    licence_ids = [
+        i for i in session.exec(select(Licence.id).where(col(Licence.email).in_(emails))) if i
+    ]
+    _refusal(session, emails, licence_ids)
+    report = ErasureReport(pseudonym)
+    today = now.date()
+    for order in session.exec(select(Order).where(col(Order.email).in_(emails))).all():
+        issued = order.invoice_issued_at
+        if (
+            order.invoice_number is not None
+            and issued is not None
+            and not may_erase(issued, today, settings.seller_country)
+        ):
+            until = retained_until(issued, settings.seller_country)
+            report.kept.append(KeptInvoice(order.number, order.invoice_number, until))
+        report.orders += order.email == email
+
+    def count(query: Any) -> int:
+        return len(session.exec(query).all())
+
+    report.licences = count(select(Licence.id).where(Licence.email == email))
+    report.contacts = count(select(LicenceContact.id).where(LicenceContact.email == email))
+    report.subscriptions = count(select(Subscription.id).where(Subscription.email == email))
+    if licence_ids:
+        report.activations = count(
+            select(Activation.id).where(
+                col(Activation.licence_id).in_(licence_ids),
+                Activation.fingerprint != ERASED_FINGERPRINT,
+            )
+        )
+    report.declarations = count(
+        select(CancellationRequest.id).where(CancellationRequest.email == email)
+    )
+    report.mails = count(select(OutboxMessage.id).where(OutboxMessage.to_address == email))
+    report.links = count(
+        select(AddressLink.id).where(
+            or_(col(AddressLink.email).in_(emails), col(AddressLink.account).in_(emails))
+        )
+    )
+    return report
+
+
+def has_data(session: Session, email: str) -> bool:
+    """Whether any licence, contact role, order or mail carries ``email`` (normalised)."""
+    for query in (
+        select(Licence.id).where(Licence.email == email),
+        select(LicenceContact.id).where(LicenceContact.email == email),
+        select(Order.id).where(Order.email == email),
+        select(OutboxMessage.id).where(OutboxMessage.to_address == email),
+        select(CancellationRequest.id).where(CancellationRequest.email == email),
+    ):
+        if session.exec(query.limit(1)).first() is not None:
+            return True
+    return False
