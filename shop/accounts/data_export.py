@@ -23,6 +23,7 @@ from shop.accounts.visibility import visible_licences, visible_orders, visible_s
 from shop.cancellations.models import CancellationRequest
 from shop.licences.models import Activation, Licence
 from shop.mail.outbox import OutboxMessage
+from shop.money import quantize
 from shop.orders.consents import statements_of
 from shop.orders.models import Order, OrderLine, Payment
 from shop.subscriptions.models import Subscription
@@ -30,10 +31,11 @@ from shop.subscriptions.models import Subscription
 FORMAT = "licence-shop-export/1"
 
 
-def _value(value: Any) -> Any:
-    """A stored value as JSON has it: Decimal as a string, dates and times ISO 8601."""
+def _value(value: Any, currency: str | None = None) -> Any:
+    """A stored value as JSON has it: an amount as a decimal string with the currency's
+    minor digits (as the API writes it), dates and times ISO 8601."""
     if isinstance(value, Decimal):
-        return str(value)
+        return str(quantize(value, currency) if currency else value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -44,7 +46,8 @@ def _value(value: Any) -> Any:
 
 
 def _fields(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: _value(getattr(row, name)) for name in names}
+    currency = getattr(row, "currency", None)
+    return {name: _value(getattr(row, name), currency) for name in names}
 
 
 ORDER_FIELDS = (
@@ -146,7 +149,10 @@ def _order(session: Session, order: Order) -> dict[str, Any]:
     )
     return {
         **_fields(order, ORDER_FIELDS),
-        "lines": [_fields(line, LINE_FIELDS) for line in lines],
+        "lines": [
+            {name: _value(getattr(line, name), order.currency) for name in LINE_FIELDS}
+            for line in lines
+        ],
         "payments": [_fields(payment, PAYMENT_FIELDS) for payment in payments],
         # The §356(5) BGB statements, in the words shown at checkout.
         "statements": [
