@@ -67,9 +67,7 @@ def place(client: TestClient[Any], email: str, **extra: Any) -> dict[str, Any]:
     return answer.json()["order"]  # type: ignore[no-any-return]
 
 
-def buy(
-    client: TestClient[Any], admin: dict[str, str], email: str, **extra: Any
-) -> dict[str, Any]:
+def buy(client: TestClient[Any], admin: dict[str, str], email: str, **extra: Any) -> dict[str, Any]:
     order = place(client, email, **extra)
     paid = client.post(
         f"/api/v1/admin/orders/{order['number']}/payments",
@@ -237,9 +235,9 @@ def test_gdpr_art17_erasure_pseudonymises_and_keeps_the_invoice_until_its_retent
             None,
             None,
         )
-        assert session.exec(
-            select(OrderConsent).where(OrderConsent.order_id == gone.id)
-        ).all() == []
+        assert (
+            session.exec(select(OrderConsent).where(OrderConsent.order_id == gone.id)).all() == []
+        )
         mine = session.get(Licence, licence["id"])
         assert mine is not None and mine.email == pseudonym and mine.key is None
         [contact] = session.exec(
@@ -268,10 +266,13 @@ def test_gdpr_art17_erasure_pseudonymises_and_keeps_the_invoice_until_its_retent
         assert ANNA not in stored
         # Bob is untouched.
         assert session.exec(select(Order).where(Order.email == BOB)).one().name == "Bob Other"
-    # The export of the old address is empty now.
-    assert client.get("/api/v1/admin/licences", params={"email": ANNA}, headers=admin).json()[
-        "licences"
-    ] == []
+    # No licence carries the old address any more.
+    assert (
+        client.get("/api/v1/admin/licences", params={"email": ANNA}, headers=admin).json()[
+            "licences"
+        ]
+        == []
+    )
 
 
 def test_gdpr_erasure_is_idempotent(
