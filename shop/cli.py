@@ -420,7 +420,14 @@ def customer_erase(email: str, yes: bool) -> None:
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
-            report = erase_customer(session, email, _clock(settings).now(), settings, actor="cli")
+            report = erase_customer(
+                session,
+                email,
+                _clock(settings).now(),
+                settings,
+                actor="cli",
+                plugins=_plugins().everything,
+            )
     except ShopError as error:
         raise click.ClickException(error.detail % error.params) from None
     finally:

@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 from sqlmodel import Session, col, select
 
 from shop.accounts.contacts import LicenceContact, add_contact
+from shop.accounts.data_export import export_data
 from shop.accounts.erasure import ERASED, erase_customer, pseudonym_of
 from shop.accounts.links import AddressLink
 from shop.accounts.login import known_address
@@ -28,7 +29,10 @@ from shop.errors import ShopError
 from shop.licences.models import Activation, ActivationEvent, Licence
 from shop.mail.outbox import OutboxMessage
 from shop.orders.models import Order, OrderConsent, OrderStatus
+from shop.plugins.discounts.service import academic_customer, set_academic
 from shop.plugins.events import StoredEvent
+from shop.plugins.hookspecs import hookimpl
+from shop.plugins.manager import EnabledPlugins, Plugins, get_plugin_manager
 from shop.settings import Settings
 
 NOW = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)
@@ -396,3 +400,62 @@ def test_gdpr_shop_customer_erase_from_the_command_line(
     assert pseudonym_of(ANNA, seeded) in result.output and "2033-12-31" in result.output
     with Session(db) as session:
         assert session.exec(select(Licence).where(Licence.email == ANNA)).all() == []
+
+
+# --- what plugins keep ----------------------------------------------------------------------
+
+
+class Notebook:
+    """A third-party plugin that keeps notes by customer address."""
+
+    def __init__(self) -> None:
+        self.notes = {ANNA: ["prefers German documentation"]}
+        self.erased: list[tuple[str, str]] = []
+
+    @hookimpl
+    def shop_customer_data(self, email: str) -> dict[str, Any]:
+        return {"notes": self.notes[email]} if email in self.notes else {}
+
+    @hookimpl
+    def shop_customer_erase(self, email: str, pseudonym: str) -> int:
+        if self.notes.pop(email, None) is None:
+            return 0
+        self.erased.append((email, pseudonym))
+        return 1
+
+
+def installed(notebook: Notebook) -> EnabledPlugins:
+    return Plugins(get_plugin_manager([("notebook", notebook)])).everything
+
+
+def test_shop_customer_data_puts_what_each_plugin_keeps_in_the_export(
+    client: TestClient[Any], admin: dict[str, str], db: Any
+) -> None:
+    buy(client, admin, ANNA)
+    plugins = installed(Notebook())
+    with session_scope(db) as session:
+        set_academic(session, ANNA, True, NOW)
+    with Session(db) as session:
+        mine = export_data(session, ANNA, NOW, plugins)["plugins"]
+        assert mine["notebook"] == {"notes": ["prefers German documentation"]}
+        assert mine["discounts"]["academic"] is True  # R29's flag, from the built-in plugin
+        assert export_data(session, BOB, NOW, plugins)["plugins"] == {}
+
+
+def test_shop_customer_erase_lets_every_plugin_erase_its_records_once(
+    client: TestClient[Any], admin: dict[str, str], db: Any, seeded: Settings
+) -> None:
+    buy(client, admin, ANNA)
+    notebook = Notebook()
+    plugins = installed(notebook)
+    with session_scope(db) as session:
+        set_academic(session, ANNA, True, NOW)
+    with session_scope(db) as session:
+        report = erase_customer(session, ANNA, NOW, seeded, plugins=plugins)
+    assert report.plugins == 2
+    assert notebook.erased == [(ANNA, pseudonym_of(ANNA, seeded))]
+    with Session(db) as session:
+        assert academic_customer(session, ANNA) is None
+    with session_scope(db) as session:
+        again = erase_customer(session, ANNA, NOW, seeded, plugins=plugins)
+    assert again.plugins == 0 and again.changed == 0

@@ -26,6 +26,7 @@ from shop.mail.outbox import OutboxMessage
 from shop.money import quantize
 from shop.orders.consents import statements_of
 from shop.orders.models import Order, OrderLine, Payment
+from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
 
 FORMAT = "licence-shop-export/1"
@@ -175,8 +176,11 @@ def _licence(session: Session, licence: Licence, email: str) -> dict[str, Any]:
     }
 
 
-def export_data(session: Session, email: str, now: datetime) -> dict[str, Any]:
-    """Everything the shop holds about ``email`` (normalised), as a JSON-able document."""
+def export_data(
+    session: Session, email: str, now: datetime, plugins: EnabledPlugins | None = None
+) -> dict[str, Any]:
+    """Everything the shop holds about ``email`` (normalised), as a JSON-able document;
+    with ``plugins`` (every installed one) what each keeps too (``shop_customer_data``)."""
     contacts = session.exec(
         select(LicenceContact).where(LicenceContact.email == email).order_by(col(LicenceContact.id))
     )
@@ -236,11 +240,21 @@ def export_data(session: Session, email: str, now: datetime) -> dict[str, Any]:
             }
             for m in mails
         ],
+        "plugins": {
+            name: data
+            for name, data in (
+                plugins.each("shop_customer_data", session=session, email=email) if plugins else {}
+            ).items()
+            if data
+        },
     }
 
 
-def export_json(session: Session, email: str, now: datetime) -> bytes:
-    return json.dumps(export_data(session, email, now), ensure_ascii=False, indent=2).encode()
+def export_json(
+    session: Session, email: str, now: datetime, plugins: EnabledPlugins | None = None
+) -> bytes:
+    data = export_data(session, email, now, plugins)
+    return json.dumps(data, ensure_ascii=False, indent=2).encode()
 
 
 def export_filename(now: datetime) -> str:

@@ -47,6 +47,7 @@ from shop.orders.models import (
 )
 from shop.orders.retention import may_erase, retained_until
 from shop.plugins.events import StoredEvent, emit
+from shop.plugins.manager import EnabledPlugins
 from shop.private_files import secret_from_file
 from shop.settings import Settings
 from shop.subscriptions.models import Subscription, SubscriptionStatus
@@ -95,6 +96,7 @@ class ErasureReport:
     mails: int = 0
     links: int = 0
     other: int = 0  # events, idempotency answers, notes, statements, payment details
+    plugins: int = 0  # what plugins keep (``shop_customer_erase``)
     kept: list[KeptInvoice] = field(default_factory=list)
 
     @property
@@ -116,6 +118,7 @@ class ErasureReport:
             "mails": self.mails,
             "links": self.links,
             "other": self.other,
+            "plugins": self.plugins,
         }
 
 
@@ -246,11 +249,17 @@ def _count(rows: Iterable[Any]) -> int:
 
 
 def erase_customer(
-    session: Session, email: str, now: datetime, settings: Settings, *, actor: str = "operator"
+    session: Session,
+    email: str,
+    now: datetime,
+    settings: Settings,
+    *,
+    actor: str = "operator",
+    plugins: EnabledPlugins | None = None,
 ) -> ErasureReport:
     """Erase ``email``'s personal data in ``session``'s transaction; what was changed and
     which invoices are kept until when. Refused (409 ``erasure_refused``) while something
-    runs; see the module's docstring."""
+    runs; see the module's docstring. ``plugins`` (every installed one) erase theirs."""
     email = normalise_email(email)
     pseudonym = pseudonym_of(email, settings)
     emails = tuple(dict.fromkeys((email, pseudonym)))
@@ -392,6 +401,12 @@ def erase_customer(
                 stored.data = replaced
                 session.add(stored)
                 report.other += 1
+
+    if plugins is not None and email != pseudonym:
+        erased = plugins.each(
+            "shop_customer_erase", session=session, email=email, pseudonym=pseudonym
+        )
+        report.plugins += sum(int(count or 0) for count in erased.values())
 
     session.flush()
     if report.changed:

@@ -434,7 +434,7 @@ def account_export(
         return to_login(lang)
     now = shop.clock.now()
     return Response(
-        export_json(db, email, now),
+        export_json(db, email, now, shop.plugins.everything),
         media_type="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="{export_filename(now)}"',

@@ -691,6 +691,7 @@ REPORT_LABELS = {
     "mails": N_("E-mails"),
     "links": N_("Login and confirmation links"),
     "other": N_("Other records"),
+    "plugins": N_("Plugins"),
 }
 
 
@@ -771,7 +772,12 @@ def customer_erase(
     try:
         with db.begin_nested():
             report = erase_customer(
-                db, email, shop.clock.now(), shop.settings, actor=operator.email
+                db,
+                email,
+                shop.clock.now(),
+                shop.settings,
+                actor=operator.email,
+                plugins=shop.plugins.everything,
             )
     except ShopError as refused:
         return _customer_page(
