@@ -34,6 +34,7 @@ from shop.plugins.events import StoredEvent
 from shop.plugins.hookspecs import hookimpl
 from shop.plugins.manager import EnabledPlugins, Plugins, get_plugin_manager
 from shop.settings import Settings
+from shop.subscriptions.models import Subscription, SubscriptionStatus
 
 NOW = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)
 ANNA = "anna@example.com"
@@ -325,6 +326,17 @@ def test_gdpr_a_customer_with_a_running_subscription_or_open_order_is_not_erased
     with Session(db) as session:
         assert session.exec(select(Licence).where(Licence.email == ANNA)).one().key
         assert session.exec(select(StoredEvent).where(StoredEvent.type == ERASED)).all() == []
+    # Once the subscription has ended, the customer is erased, the subscription with them.
+    with session_scope(db) as session:
+        subscription = session.exec(select(Subscription).where(Subscription.email == ANNA)).one()
+        old_token = subscription.token
+        subscription.status = SubscriptionStatus.EXPIRED
+        session.add(subscription)
+    report = erase(db, seeded, ANNA)
+    assert report.subscriptions == 1
+    with Session(db) as session:
+        ended = session.exec(select(Subscription)).one()
+        assert ended.email == report.pseudonym and ended.token != old_token
 
 
 # --- the back office and the command --------------------------------------------------------

@@ -314,6 +314,7 @@ def erase_customer(
             saved_method=None,
         ):
             subscription.updated_at = now
+            subscription.token = secrets.token_urlsafe(24)  # its old page link goes dead
             session.add(subscription)
             report.subscriptions += 1
     if licence_ids:
