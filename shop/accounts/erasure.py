@@ -362,6 +362,11 @@ def erase_customer(
     for mail in session.exec(
         select(OutboxMessage).where(col(OutboxMessage.to_address).in_(emails))
     ).all():
+        if mail.status == MailStatus.PENDING:
+            # Never sent, and now without an address to go to: nothing to keep a record of.
+            session.delete(mail)
+            report.mails += 1
+            continue
         # The row stays as the record that a mail went out; what it said goes.
         changed = _set(
             mail,
@@ -373,10 +378,6 @@ def erase_customer(
             attachment_mime=None,
             document_kind=None,
         )
-        if mail.status == MailStatus.PENDING:
-            changed |= _set(
-                mail, status=MailStatus.FAILED, next_attempt_at=None, last_error="erased"
-            )
         if changed:
             session.add(mail)
             report.mails += 1
