@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import pycountry
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 from shop.money import Money
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 LOCALES = ("de", "nl", "en")
 DEFAULT_LOCALE = "en"
+DEFAULT_TIME_ZONE = "Europe/Berlin"  # Settings.timezone's default (SHOP_TIMEZONE)
+Day = date  # the type, where Translator.date (the method) hides its name
 
 
 def parse_accept_language(header: str | None) -> list[str]:
@@ -99,21 +103,30 @@ class CountryName(str):
 
 @dataclass(frozen=True)
 class Translator:
-    """Everything language-dependent for one request: messages, money, dates."""
+    """Everything language-dependent for one request: messages, money, numbers, and dates
+    and times in the shop's time zone."""
 
     locale: str
     translations: NullTranslations
+    zone: ZoneInfo = field(default=ZoneInfo(DEFAULT_TIME_ZONE))
 
     @classmethod
     def for_locale(
-        cls, locales_dir: Path, locale: str, plugin_dirs: tuple[Path, ...] = ()
+        cls,
+        locales_dir: Path,
+        locale: str,
+        plugin_dirs: tuple[Path, ...] = (),
+        time_zone: str = DEFAULT_TIME_ZONE,
     ) -> Translator:
-        return cls(locale, _translations(locales_dir, locale, plugin_dirs))
+        return cls(locale, _translations(locales_dir, locale, plugin_dirs), ZoneInfo(time_zone))
 
     @classmethod
     def for_settings(cls, settings: Settings, locale: str) -> Translator:
-        """The translator of ``locale`` with the shop's catalogs and its plugins'."""
-        return cls.for_locale(settings.locales_dir, locale, settings.plugin_locales)
+        """The translator of ``locale`` with the shop's catalogs and its plugins', showing
+        times in the shop's time zone (``SHOP_TIMEZONE``)."""
+        return cls.for_locale(
+            settings.locales_dir, locale, settings.plugin_locales, settings.timezone
+        )
 
     def gettext(self, message: str, **params: Any) -> str:
         text = self.translations.gettext(message)
@@ -129,10 +142,38 @@ class Translator:
     def money(self, money: Money) -> str:
         return format_currency(money.amount, money.currency, locale=self.locale)
 
+    def local(self, moment: datetime) -> datetime:
+        """A stored moment in the shop's time zone (a naive one, as SQLite gives it back, is
+        UTC)."""
+        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return aware.astimezone(self.zone)
+
     def date(self, value: date | datetime, format: str = "medium") -> str:
+        """The one way pages, e-mails and PDFs show a date or a moment: a moment in the
+        shop's time zone ("02.12.2026, 17:34:10" in Berlin for 16:34:10 UTC), by Babel."""
         if isinstance(value, datetime):
-            return format_datetime(value, format, locale=self.locale)
+            return format_datetime(self.local(value), format, tzinfo=self.zone, locale=self.locale)
         return format_date(value, format, locale=self.locale)
+
+    def day(self, value: Day | datetime, format: str = "medium") -> str:
+        """The calendar day only; a moment's day is the one in the shop's time zone."""
+        if isinstance(value, datetime):
+            value = self.local(value).date()
+        return format_date(value, format, locale=self.locale)
+
+    def decimal(self, value: Decimal) -> str:
+        """An exact number as written in the locale ("0,94" in de), every digit kept."""
+        return format_decimal(
+            value.normalize(), format="#,##0.###", decimal_quantization=False, locale=self.locale
+        )
+
+    def percent(self, fraction: Decimal, digits: int = 2) -> str:
+        """A fraction as a percentage of the locale ("1,00 %" in de, "1.00%" in en)."""
+        pattern = Locale.parse(self.locale).percent_formats[None].pattern
+        decimals = "#,##0." + "0" * digits if digits else "#,##0"
+        return format_percent(
+            fraction, format=pattern.replace("#,##0", decimals), locale=self.locale
+        )
 
     def period(self, months: int | None) -> str:
         """How often a price is charged: "per year", "per month", "one-time"."""

@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,10 @@ from shop.db import make_engine, session_scope
 from shop.licences.keys import load_public_key
 from shop.licences.models import ActivationEvent
 from shop.licences.verify import verify_file
+from shop.plugins.manager import Plugins, get_plugin_manager
+from shop.plugins.state import enabled_view
 from shop.settings import Settings
+from shop.subscriptions.renewals import run_renewals
 
 VERIFY = Path(__file__).resolve().parent.parent / "shop" / "licences" / "verify.py"
 BOUGHT = "2025-03-10T10:00:00+01:00"
@@ -252,6 +255,49 @@ def test_after_an_upgrade_the_next_check_in_carries_the_new_quantities(
         assert renewed["quantities"]["persons-yearly"] == 12
         assert renewed["licence_id"] == bought["id"]  # the licence number stays
         assert renewed["issued_at"] == "2025-06-01T08:00:00Z"
+
+
+def test_after_a_paid_renewal_the_next_check_in_carries_the_new_paid_until(
+    seeded: Settings, admin: dict[str, str]
+) -> None:
+    with at(seeded, BOUGHT) as client:
+        bought = buy(client, admin, "renew@example.com", [{"sku": "base-yearly", "quantity": 1}])
+        activation = activate(client, bought["key"], "srv-1").json()["activation"]
+        assert payload(activation["licence_file"])["paid_until"] == bought["paid_until"]
+    renewal_day = date.fromisoformat(bought["paid_until"][:10])
+    engine = make_engine(seeded.database_url)
+    plugins = Plugins(get_plugin_manager())
+    run_renewals(
+        engine,
+        lambda session: enabled_view(session, plugins, seeded),
+        renewal_day,
+        datetime.combine(renewal_day, datetime.min.time(), tzinfo=UTC).replace(hour=6),
+        timedelta(days=seeded.grace_days),
+    )
+    engine.dispose()
+    with at(seeded, f"{renewal_day.isoformat()}T09:00:00+00:00") as client:
+        orders = client.get(
+            "/api/v1/admin/orders", params={"email": "renew@example.com"}, headers=admin
+        ).json()["orders"]
+        (renewal,) = [o for o in orders if o["kind"] == "renewal"]
+        # Unpaid, the renewal changes nothing the software is told.
+        before = client.post(
+            f"/api/v1/activations/{activation['id']}/check-in",
+            headers={"Licence-Key": bought["key"]},
+        )
+        assert (
+            payload(before.json()["activation"]["licence_file"])["paid_until"]
+            == (bought["paid_until"])
+        )
+        pay(client, admin, renewal)
+        checked = client.post(
+            f"/api/v1/activations/{activation['id']}/check-in",
+            headers={"Licence-Key": bought["key"]},
+        )
+        assert checked.status_code == 200, checked.text
+        renewed = payload(checked.json()["activation"]["licence_file"])
+        assert renewed["paid_until"] > bought["paid_until"]
+        assert renewed["paid_until"] == licence_of(client, admin, "renew@example.com")["paid_until"]
 
 
 def test_a_perpetual_licence_after_maintenance_warns_and_keeps_working(

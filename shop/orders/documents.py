@@ -8,6 +8,7 @@ Factur-X XML (``e_invoice_facts``); a business buyer's invoice also downloads as
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy.engine import Engine
@@ -91,14 +92,14 @@ def order_document(
     start = start_payment(order, enabled, settings, t, online=False)
     kind = kind or document_kind(order)
     issued = order.invoice_issued_at if kind == INVOICE and order.invoice_issued_at else None
-    today = (issued or order.created_at).date()
+    today = t.local(issued or order.created_at).date()  # the day in the shop's time zone
     rate_note = None
     if order.exchange_rate is not None:
         rate_note = t.gettext(
             N_("Exchange rate: 1 EUR = %(rate)s %(currency)s, including a %(margin)s margin."),
-            rate=f"{order.exchange_rate.normalize():f}",
+            rate=t.decimal(order.exchange_rate),
             currency=order.currency,
-            margin=f"{(order.exchange_margin or 0) * 100:.2f} %",
+            margin=t.percent(order.exchange_margin or Decimal(0)),
         )
     document = OrderDocument(
         kind=kind,
@@ -108,7 +109,9 @@ def order_document(
         under_review=awaiting_review(order),
         closed=CLOSED.get(order.status),
         issued_on=today,
-        valid_until=order.valid_until.date() if order.valid_until and kind == QUOTE else None,
+        valid_until=(
+            t.local(order.valid_until).date() if order.valid_until and kind == QUOTE else None
+        ),
         locale=order.locale,
         seller=Party(
             name=settings.seller_name,
@@ -156,7 +159,7 @@ def order_document(
         payment_instructions=start.instructions if start else (),
         exchange_rate_note=rate_note,
         payments=tuple(
-            f"{t.date(p.created_at.date())} · {payment_label(p, t, enabled.payment_methods)} · "
+            f"{t.day(p.created_at)} · {payment_label(p, t, enabled.payment_methods)} · "
             f"{t.money(Money.of(p.amount, order.currency))}"
             for p in payments_of(session, order)
         ),

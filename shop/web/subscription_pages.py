@@ -108,7 +108,7 @@ def _open_switch(
         "order": order,
         "what": [line_text(line, order.currency, t) for line in lines],
         "fee": t.money(Money.of(order.total, order.currency)),
-        "expires": t.date(order.expires_at.date(), "long") if order.expires_at else None,
+        "expires": t.day(order.expires_at, "long") if order.expires_at else None,
         "url": f"/{t.locale}/orders/{order.token}",
     }
 
