@@ -141,6 +141,7 @@ def test_gdpr_art15_the_export_holds_the_customers_orders_licences_and_statement
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/json")
     assert answer.headers["content-disposition"].startswith("attachment; filename=")
+    assert answer.headers["cache-control"] == "no-store"
     data = json.loads(answer.content)
     assert data["email"] == ANNA
     [order] = data["orders"]
@@ -392,6 +393,7 @@ def test_gdpr_the_back_office_erases_after_two_steps_and_shows_the_report(
     done = client.post("/admin/customers/erase", data={**form, "confirm_email": ANNA.upper()})
     assert done.status_code == 200 and 'id="erase-report"' in done.text, done.text
     assert "erased-" in done.text and "31. Dezember 2033" in done.text
+    assert 'id="erase-counts"' in done.text and "Bestellungen" in done.text
     with Session(db) as session:
         assert order_row(session, invoiced["number"]).email.startswith("erased-")
 
