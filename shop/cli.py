@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from shop.accounts.erasure import erase_customer
 from shop.accounts.tokens import create_token, list_tokens, revoke_tokens
 from shop.app import template_environment
 from shop.backoffice.operators import create_operator, totp_uri
@@ -400,6 +401,43 @@ def orders_attention() -> None:
             click.echo(f"{len(flagged)} order(s) need action.")
     finally:
         engine.dispose()
+
+
+@main.group()
+def customer() -> None:
+    """A customer's personal data (GDPR)."""
+
+
+@customer.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def customer_erase(email: str, yes: bool) -> None:
+    """Erase EMAIL's personal data; invoices stay until their retention date. Refused
+    while a subscription runs, a licence is in use or an order is open."""
+    if not yes:
+        click.confirm(f"Erase the personal data of {email}? This cannot be undone", abort=True)
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            report = erase_customer(
+                session,
+                email,
+                _clock(settings).now(),
+                settings,
+                actor="cli",
+                plugins=_plugins().everything,
+            )
+    except ShopError as error:
+        raise click.ClickException(error.detail % error.params) from None
+    finally:
+        engine.dispose()
+    counts = ", ".join(f"{name} {count}" for name, count in report.counts().items() if count)
+    click.echo(f"Erased as {report.pseudonym}: {counts or 'nothing left to change'}")
+    for kept in report.kept:
+        click.echo(
+            f"kept: invoice {kept.invoice_number} (order {kept.order_number}) until {kept.until}"
+        )
 
 
 @main.group()

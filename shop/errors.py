@@ -57,6 +57,7 @@ TITLES = {
     "licence_cancelled": N_("Licence cancelled"),
     "licence_not_paid": N_("Licence not paid"),
     "activation_deactivated": N_("Instance deactivated"),
+    "erasure_refused": N_("Customer not erased"),
 }
 
 

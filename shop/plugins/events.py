@@ -30,7 +30,11 @@ What ``data`` holds, per type (``shop.plugins.event_data`` builds it; amounts ar
   after the grace period): ``{"subscription": {id, licence_id, email, status, items,
   term_start, term_end, recurring_total}, "order"?: {number}}``;
 - ``maintenance.extended`` (a perpetual licence's maintenance runs longer, or a tier
-  upgrade started a fresh 12 months): ``{"licence": {...}, "order": {number}}``.
+  upgrade started a fresh 12 months): ``{"licence": {...}, "order": {number}}``;
+- ``customer.erased`` (an operator erased a customer's personal data, GDPR Art. 17; the
+  shop's record of it, without the data): ``{"customer": {pseudonym}, "by", "counts":
+  {orders, licences, …}, "invoices_kept", "kept_until"}``; an integration holding copies
+  of the customer's data erases them (the pseudonym replaces the address in past events).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ EVENT_TYPES = (
     "subscription.cancelled",
     "subscription.expired",
     "maintenance.extended",
+    "customer.erased",
 )
 
 # Where the events emitted in a session wait for its commit (``shop.plugins.dispatch``).

@@ -22,6 +22,7 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
+    from sqlmodel import Session
 
     from shop.catalog.adjustments import Adjustment, Purchase
     from shop.catalog.currencies import Currency
@@ -107,4 +108,20 @@ def shop_jobs(context: JobContext) -> str | None:
     Called after the shop's own steps (renewals, charges, expiries, mail), for each
     enabled plugin in turn; one that raises is reported and the others still run. Keep
     transactions short (``context.retry``) and hold none during slow calls."""
+    raise NotImplementedError
+
+
+@hookspec
+def shop_customer_data(session: Session, email: str) -> dict[str, Any]:
+    """Return what this plugin keeps about the customer ``email`` (normalised), JSON-able
+    (amounts as strings, times ISO 8601), for their data export (GDPR Art. 15); an empty
+    dict when nothing. Called for every installed plugin, enabled or not."""
+    raise NotImplementedError
+
+
+@hookspec
+def shop_customer_erase(session: Session, email: str, pseudonym: str) -> int:
+    """Return how many of this plugin's records of the customer ``email`` (normalised) it
+    erased or gave ``pseudonym`` now (GDPR Art. 17), in ``session``'s transaction; 0 when
+    none (it is asked again on every erasure). Called for every installed plugin."""
     raise NotImplementedError

@@ -239,6 +239,14 @@ class EnabledPlugins:
         caller = self._pm.subset_hook_caller(hook, remove_plugins=self._remove)
         return list(reversed(caller.get_hookimpls()))
 
+    def each(self, hook: str, **kwargs: Any) -> dict[str, Any]:
+        """Each plugin's answer to ``hook`` by plugin name, in registration order; a plugin
+        gets only the arguments it names (pluggy's rule)."""
+        answers = {}
+        for impl in self.hookimpls(hook):
+            answers[impl.plugin_name] = impl.function(*(kwargs[a] for a in impl.argnames))
+        return answers
+
     @property
     def settings(self) -> Settings:
         """The settings this view was built with (the defaults when none were given)."""

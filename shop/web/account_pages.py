@@ -26,6 +26,7 @@ from shop.accounts.contacts import (
     contacts_of,
     remove_contact,
 )
+from shop.accounts.data_export import export_filename, export_json
 from shop.accounts.email_change import confirm_email_change, request_email_change
 from shop.accounts.login import CUSTOMER, request_login_link, use_login_link
 from shop.accounts.visibility import (
@@ -422,6 +423,26 @@ def licence_key_file(
     )
 
 
+@get("/{lang:str}/account/export.json", sync_to_thread=True)
+@transaction
+def account_export(
+    request: Request[Any, Any, Any], db: Db, shop: ShopDep, lang: FromPath[str]
+) -> Redirect | Response[bytes]:
+    """The customer's own data as JSON (Art. 15, 20 GDPR), as a download."""
+    email = customer_of(request)
+    if email is None:
+        return to_login(lang)
+    now = shop.clock.now()
+    return Response(
+        export_json(db, email, now, shop.plugins.everything),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export_filename(now)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @get("/{lang:str}/account/subscriptions/{subscription_id:int}", sync_to_thread=True)
 @transaction
 def account_subscription(
@@ -736,6 +757,7 @@ ROUTES = [
     email_change_page,
     email_change_use,
     licence_key_file,
+    account_export,
     account_subscription,
     account_order,
     account_order_document,

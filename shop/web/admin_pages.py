@@ -18,6 +18,7 @@ from litestar.params import Body, FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session, col, or_, select
 
+from shop.accounts.erasure import ErasureReport, erase_customer, has_data, preview_erasure
 from shop.backoffice import dashboard
 from shop.backoffice.operators import OperatorAccount, authenticate, operator_by_id
 from shop.cancellations.service import OUTCOME_LABELS, mark_handled, open_requests, shop_time
@@ -680,6 +681,116 @@ def cancellation_handled(
     return Redirect("/admin/cancellations", status_code=303)
 
 
+REPORT_LABELS = {
+    "orders": N_("Orders"),
+    "licences": N_("Licences"),
+    "contacts": N_("Contact roles"),
+    "subscriptions": N_("Subscriptions"),
+    "activations": N_("Instances and their history"),
+    "declarations": N_("Cancellations and withdrawals"),
+    "mails": N_("E-mails"),
+    "links": N_("Login and confirmation links"),
+    "other": N_("Other records"),
+    "plugins": N_("Plugins"),
+}
+
+
+def _customer_page(
+    db: Session,
+    shop: Shop,
+    operator: OperatorAccount,
+    email: str,
+    *,
+    step: str = "search",
+    report: ErasureReport | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    """Find a customer by e-mail and erase them: search, confirm (what will happen), done."""
+    t = translator_of(shop, operator)
+    now = shop.clock.now()
+    found = bool(email) and has_data(db, email)
+    if report is None and found and step != "done" and error is None:
+        try:
+            report = preview_erasure(db, email, now, shop.settings)
+        except ShopError as refused:
+            error = t.gettext(refused.detail, **refused.params)
+    return admin_page(
+        "admin/customers.html",
+        shop,
+        t,
+        operator,
+        status_code=status_code,
+        q=email,
+        found=found or step == "done",
+        step=step,
+        report=report,
+        error=error,
+        rows=[
+            (t.gettext(label), report.counts()[name])
+            for name, label in REPORT_LABELS.items()
+            if report is not None and report.counts()[name]
+        ],
+    )
+
+
+@get("/customers", sync_to_thread=True, guards=[operator_session])
+@transaction
+def customers_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
+    """Find a customer by e-mail: what an erasure would change and keep (GDPR)."""
+    operator = current_operator(db, request)
+    email = normalise_email(request.query_params.get("q", "")[:320])
+    return _customer_page(db, shop, operator, email)
+
+
+@post("/customers/erase", sync_to_thread=True, status_code=200, guards=[operator_session])
+@transaction
+def customer_erase(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    data: URLEncodedBody[dict[str, str]],
+) -> Template:
+    """Two steps: the first shows what will be erased and kept and asks for the address
+    again; the second, with the address typed again, erases and shows the report."""
+    operator = current_operator(db, request)
+    email = normalise_email(data.get("email", "")[:320])
+    confirmed = normalise_email(data.get("confirm_email", "")[:320])
+    if "confirm_email" not in data:
+        return _customer_page(db, shop, operator, email, step="confirm")
+    t = translator_of(shop, operator)
+    if not email or confirmed != email:
+        return _customer_page(
+            db,
+            shop,
+            operator,
+            email,
+            step="confirm",
+            error=t.gettext(N_("Type the customer's e-mail address again to confirm.")),
+            status_code=422,
+        )
+    try:
+        with db.begin_nested():
+            report = erase_customer(
+                db,
+                email,
+                shop.clock.now(),
+                shop.settings,
+                actor=operator.email,
+                plugins=shop.plugins.everything,
+            )
+    except ShopError as refused:
+        return _customer_page(
+            db,
+            shop,
+            operator,
+            email,
+            error=t.gettext(refused.detail, **refused.params),
+            status_code=refused.status,
+        )
+    return _customer_page(db, shop, operator, email, step="done", report=report)
+
+
 @get("/outbox", sync_to_thread=True, guards=[operator_session])
 @transaction
 def outbox_page(request: Request[Any, Any, Any], db: Db, shop: ShopDep) -> Template:
@@ -840,6 +951,8 @@ admin_pages = Router(
         subscription_detail,
         outbox_page,
         outbox_message,
+        customers_page,
+        customer_erase,
         cancellations_page,
         cancellation_handled,
         plugins_page,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import Session
+
 from shop.catalog.adjustments import Adjustment, Purchase
 from shop.plugins.context import HookContext
 from shop.plugins.discounts.models import AcademicCustomer, Promotion
@@ -32,6 +34,26 @@ def shop_price_adjustments(context: HookContext, purchase: Purchase) -> list[Adj
         running_promotion(promotions, now),
         bool(purchase.email) and purchase.email in academic,
     )
+
+
+@hookimpl
+def shop_customer_data(session: Session, email: str) -> dict[str, Any]:
+    """The customer's academic flag (R29), for their export."""
+    flag = session.get(AcademicCustomer, email)
+    if flag is None:
+        return {}
+    return {"academic": flag.academic, "set_at": flag.set_at.isoformat()}
+
+
+@hookimpl
+def shop_customer_erase(session: Session, email: str) -> int:
+    """The flag goes with the customer: it only ever served their prices (a plugin names
+    only the arguments it uses; the pseudonym is not needed here)."""
+    flag = session.get(AcademicCustomer, email)
+    if flag is None:
+        return 0
+    session.delete(flag)
+    return 1
 
 
 @hookimpl
