@@ -57,6 +57,8 @@ TITLES = {
     "licence_cancelled": N_("Licence cancelled"),
     "licence_not_paid": N_("Licence not paid"),
     "activation_deactivated": N_("Instance deactivated"),
+    "invoice_locked": N_("Invoice issued"),
+    "not_creditable": N_("No credit note possible"),
 }
 
 
