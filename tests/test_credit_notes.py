@@ -19,10 +19,14 @@ from sqlmodel import Session, col, select
 from test_accounts import log_in as customer_log_in
 from test_backoffice import csrf, make_operator
 from test_backoffice import log_in as operator_log_in
+from test_einvoice import assert_valid_cii, broken_rules, embedded_xml, is_pdfa3, one, totals
+from test_numbering import run_jobs
 
 from shop.app import create_app
 from shop.clock import Clock
 from shop.db import make_engine, session_scope
+from shop.demo import insert_due_subscriptions
+from shop.orders.credit_notes import correct_invoice
 from shop.orders.lifecycle import cancel_order, expire_due
 from shop.orders.models import CreditNote, Order
 from shop.settings import Settings
@@ -209,3 +213,61 @@ def test_r35_credit_notes_of_other_customers_are_not_found(
         client.get(f"/api/v1/orders/{mine['token']}/credit-notes/2/document.pdf").status_code == 404
     )
     assert client.get("/api/v1/orders/not-a-token/credit-notes/1/document.pdf").status_code == 404
+
+
+def test_gobd_r21_expired_renewal_invoices_get_credit_notes_in_one_batch(
+    seeded: Settings,
+) -> None:
+    """Renewals left unpaid past the grace period expire in bulk (R21); each invoice is
+    cancelled by a credit note, numbered without gaps, in the same transaction."""
+    engine = make_engine(seeded.database_url)
+    try:
+        insert_due_subscriptions(engine, 3)
+    finally:
+        engine.dispose()
+    run_jobs(seeded, "2026-01-01T06:00:00+01:00")  # renewal invoices, unpaid: on hold
+    assert stored_notes(seeded) == []
+    run_jobs(seeded, "2026-02-15T06:00:00+01:00")  # past the grace period: expired
+    notes = stored_notes(seeded)
+    assert [n.number for n in notes] == [1, 2, 3]
+    assert {n.reason for n in notes} == {"order_expired"}
+    engine = make_engine(seeded.database_url)
+    try:
+        with Session(engine) as session:
+            orders = session.exec(select(Order).where(Order.kind == "renewal")).all()
+            assert {o.status for o in orders} == {"expired"}
+            assert sorted(n.order_id for n in notes) == sorted(o.id for o in orders)  # type: ignore[misc]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_gobd_the_credit_note_pdf_is_factur_x_type_381(
+    client: TestClient[Any], admin: dict[str, str]
+) -> None:
+    """EN 16931: a credit note is type 381 with positive amounts and names the invoice it
+    cancels (BG-3); it validates like the invoice."""
+    order = order_for(client, "anna@example.com", lang="de", tax_number="DE811907980")
+    pay(client, admin, order)
+    settings = client.app.state.shop.settings
+    engine = make_engine(settings.database_url)
+    now = Clock.from_setting(settings.clock, settings.timezone).now()
+    try:
+        with session_scope(engine) as session:
+            paid = session.exec(select(Order).where(Order.number == order["number"])).one()
+            correct_invoice(session, paid, "Falsche Anschrift", now, "DE")
+    finally:
+        engine.dispose()
+    pdf = client.get(f"/api/v1/orders/{order['token']}/credit-notes/1/document.pdf").content
+    name, xml = embedded_xml(pdf)
+    assert name == "factur-x.xml" and xml is not None
+    root = assert_valid_cii(xml)
+    assert broken_rules(xml) == []
+    assert is_pdfa3(pdf)
+    assert one(root, "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:TypeCode") == "381"
+    assert one(root, "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:ID") == "CN-1"
+    assert one(root, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID") == "INV-1"
+    total = Decimal(order["total"]["amount"])
+    assert totals(root)["GrandTotalAmount"] == total  # positive: 381 says it is credited
+    assert totals(root)["DuePayableAmount"] == total
+    assert "Rechnungskorrektur CN-1" in text_of(pdf)

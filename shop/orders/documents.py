@@ -191,11 +191,12 @@ def credit_note_document(
     the invoice's number and date; it asks for nothing and records no payment."""
     invoice = order_document(session, order, enabled, settings, t, INVOICE)
     zero = Money.of(0, note.currency)
+    issued_on = note.issued_at.date()
     return replace(
         invoice,
         kind="credit_note",
         number=credit_note_reference(note),
-        issued_on=note.issued_at.date(),
+        issued_on=issued_on,
         valid_until=None,
         quote_number=None,
         closed=None,
@@ -209,7 +210,12 @@ def credit_note_document(
         paid=zero,
         payment_instructions=(),
         payments=(),
-        e_invoice=None,
+        # Factur-X type 381, nothing to pay: its terms name the reason, due on its date.
+        e_invoice=replace(
+            invoice.e_invoice, payment_terms=t.gettext(reason_text(note)), due_on=issued_on
+        )
+        if invoice.e_invoice is not None
+        else None,
         credit_notes=(),
         invoice_number=invoice.number,
         invoice_date=invoice.issued_on,
