@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from sqlmodel import Session, select
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
 
 from shop.app import create_app
 from shop.db import make_engine
@@ -176,3 +177,39 @@ def test_gobd_the_refusal_is_translated(settings: Settings) -> None:
     dutch = Translator.for_settings(settings, "nl").gettext(error.detail, **error.params)
     assert "INV-7" in german and "Rechnungskorrektur" in german
     assert "INV-7" in dutch and "creditnota" in dutch
+
+
+def test_gobd_a_bulk_update_or_delete_of_an_issued_invoice_is_refused(seeded: Settings) -> None:
+    order = place(seeded, payment_method="bank_transfer")
+    quote = place(seeded, email="bert@example.com", quote=True)
+    engine = make_engine(seeded.database_url)
+    issued = col(Order.number) == order["number"]
+    try:
+        with Session(engine) as session:
+            with pytest.raises(InvoiceLocked):
+                session.execute(update(Order).where(issued).values(total=Decimal(1)))
+            session.rollback()
+            with pytest.raises(InvoiceLocked):
+                session.execute(
+                    update(OrderLine)
+                    .where(col(OrderLine.order_id) == stored(session, order["number"]).id)
+                    .values(total=Decimal(1))
+                )
+            session.rollback()
+            with pytest.raises(InvoiceLocked):
+                session.execute(delete(OrderLine))
+            session.rollback()
+            # What is not on the invoice still changes in bulk; a quote's fields too.
+            session.execute(update(Order).where(issued).values(needs_action="late_money"))
+            session.execute(
+                update(Order)
+                .where(col(Order.number) == quote["number"])
+                .values(total=Decimal(1), street="Nebenstraße 9")
+            )
+            session.commit()
+        with Session(engine) as session:
+            assert stored(session, order["number"]).needs_action == "late_money"
+            assert stored(session, order["number"]).total == Decimal(order["total"]["amount"])
+            assert stored(session, quote["number"]).total == Decimal(1)
+    finally:
+        engine.dispose()

@@ -2,8 +2,9 @@
 the invoice says never changes; a correction or cancellation is a credit note
 (``shop.orders.credit_notes``).
 
-One guard for every write through the ORM: a ``before_flush`` listener on the Session
-class refuses to change or delete an issued invoice's fields or lines, or a credit note.
+One guard for every write through a Session: a ``before_flush`` listener on the Session
+class refuses to change or delete an issued invoice's fields or lines, or a credit note;
+a ``do_orm_execute`` listener refuses the same done by a bulk UPDATE or DELETE.
 What is not on the invoice (status, payments, paid amount, provider references, payment
 and closing times, flags) still changes. An invoice is issued when the transaction that
 numbered it commits: until then (checkout writes the order, then its lines and total) it
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Delete, Update, event, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import col
 
 from shop.catalog.products import N_
@@ -171,6 +172,46 @@ def _check_line(session: Session, line: OrderLine, what: str) -> None:
         raise InvoiceLocked(issued, what)
 
 
+def _set_columns(statement: Update, parameters: Any) -> set[str]:
+    """The columns an UPDATE sets: by ``.values()``, or by its executemany parameters."""
+    keys: list[Any] = list(getattr(statement, "_values", None) or {})
+    keys += [key for key, _ in getattr(statement, "_ordered_values", None) or ()]
+    for row in parameters if isinstance(parameters, list) else [parameters or {}]:
+        keys += list(row) if isinstance(row, dict) else []
+    return {str(getattr(key, "key", None) or getattr(key, "name", None) or key) for key in keys}
+
+
+def check_bulk(state: ORMExecuteState) -> None:
+    """Refuse a bulk UPDATE of an invoice's fields, or a bulk DELETE, that reaches an issued
+    invoice (its order, its lines) or a credit note."""
+    statement = state.statement
+    if not isinstance(statement, Update | Delete):
+        return
+    name = getattr(statement.table, "name", None)
+    orders = Order.__table__  # type: ignore[attr-defined]
+    lines = OrderLine.__table__  # type: ignore[attr-defined]
+    if name == CreditNote.__tablename__:
+        raise InvoiceLocked(None, "credit_note")
+    if name not in (orders.name, lines.name):
+        return
+    if isinstance(statement, Update):
+        locked = LOCKED_ORDER_FIELDS if name == orders.name else LOCKED_LINE_FIELDS
+        if not _set_columns(statement, state.parameters) & locked:
+            return
+    issued = orders.c.invoice_number.is_not(None)
+    if name == orders.name:
+        reached = select(orders.c.invoice_number).where(issued)
+    else:
+        reached = select(orders.c.invoice_number).join(lines, lines.c.order_id == orders.c.id)
+        reached = reached.where(issued)
+    if statement.whereclause is not None:
+        reached = reached.where(statement.whereclause)
+    with state.session.no_autoflush:
+        number = state.session.execute(reached.limit(1)).scalar()
+    if number is not None:
+        raise InvoiceLocked(number, "bulk")
+
+
 def end_composition(session: Session, transaction: Any) -> None:
     """Committed or rolled back: the invoices numbered in it are issued, or gone."""
     if transaction.parent is None:
@@ -182,6 +223,7 @@ def install() -> None:
     if not event.contains(Session, "before_flush", check_flush):
         event.listen(Session, "before_flush", check_flush)
         event.listen(Session, "after_transaction_end", end_composition)
+        event.listen(Session, "do_orm_execute", check_bulk)
 
 
 install()
