@@ -51,24 +51,30 @@ def credit_notes_of(session: Session, order: Order) -> Sequence[CreditNote]:
     ).all()
 
 
-def credited(session: Session, order: Order) -> Decimal:
-    """How much of the invoice its credit notes have cancelled so far."""
-    return sum((note.amount for note in credit_notes_of(session, order)), Decimal(0))
-
-
 def credit_in_full(
     session: Session, orders: Iterable[Order], reason: str, now: datetime, seller_country: str
 ) -> list[CreditNote]:
     """A credit note cancelling what is left of each order's invoice, numbered in one
     increment of the series (R8); orders without an invoice, or credited in full already,
     get none."""
+    invoiced = [o for o in orders if o.invoice_number is not None and o.id is not None]
+    if not invoiced:
+        return []
+    # What was credited so far, for all of them in one query (a renewal batch is large).
+    earlier: dict[int, Decimal] = {}
+    for order_id, amount in session.exec(
+        select(col(CreditNote.order_id), col(CreditNote.amount)).where(
+            col(CreditNote.order_id).in_([o.id for o in invoiced])
+        )
+    ):
+        earlier[order_id] = earlier.get(order_id, Decimal(0)) + amount
     due = []
-    for order in orders:
-        if order.invoice_number is None or order.invoice_issued_at is None:
-            continue
-        left = order.total - credited(session, order)
-        if left > 0 or (order.total == 0 and not credit_notes_of(session, order)):
-            due.append((order, left))
+    for order in invoiced:
+        assert order.id is not None
+        if order.id not in earlier:
+            due.append((order, order.total))  # a zero invoice too: it is cancelled as well
+        elif order.total - earlier[order.id] > 0:
+            due.append((order, order.total - earlier[order.id]))
     if not due:
         return []
     notes = []

@@ -476,8 +476,10 @@ def expire_unpaid(
         .returning(ORDERS.c.id)
     ).scalars()
     # Their invoices are cancelled by credit notes, in this transaction (GoBD).
-    invoiced = session.exec(select(Order).where(col(Order.id).in_(list(closed)))).all()
-    credit_in_full(session, invoiced, EXPIRED, now, "DE")
+    ids_closed = list(closed)
+    if ids_closed:
+        invoiced = session.exec(select(Order).where(col(Order.id).in_(ids_closed))).all()
+        credit_in_full(session, invoiced, EXPIRED, now, "DE")
     return Batch(len(late), (late[-1].on_hold_since, late[-1].id))
 
 
