@@ -83,6 +83,9 @@ def test_gobd_cancelling_an_invoiced_order_issues_cn_1(client: TestClient[Any]) 
     assert note["amount"] == order["total"]  # the whole invoice, gross
     assert note["pdf_url"].endswith(f"/api/v1/orders/{order['token']}/credit-notes/1/document.pdf")
     assert cancelled["invoice_retained_until"] == "2033-12-31"
+    page = client.get(f"/de/orders/{order['token']}").text  # the buyer's order page links it
+    assert "Rechnungskorrektur CN-1 (PDF)" in page
+    assert f"/api/v1/orders/{order['token']}/credit-notes/1/document.pdf" in page
     quote_after = client.get(f"/api/v1/orders/{quote['token']}").json()["order"]
     assert quote_after["credit_notes"] == []  # a quote is no invoice: nothing to cancel
     assert "invoice_retained_until" not in quote_after
