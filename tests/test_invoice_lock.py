@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from litestar import get
 from litestar.testing import TestClient
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -213,3 +214,30 @@ def test_gobd_a_bulk_update_or_delete_of_an_issued_invoice_is_refused(seeded: Se
             assert stored(session, quote["number"]).total == Decimal(1)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_gobd_the_refusal_is_a_translated_409_on_the_api_and_a_message_on_pages(
+    seeded: Settings,
+) -> None:
+    @get("/api/v1/test-invoice-locked", sync_to_thread=False)
+    def api_change() -> None:
+        raise InvoiceLocked(3, "total")
+
+    @get("/de/test-invoice-locked", sync_to_thread=False)
+    def page_change() -> None:
+        raise InvoiceLocked(3, "total")
+
+    app = create_app(seeded)
+    app.register(api_change)
+    app.register(page_change)
+    with TestClient(app=app) as client:
+        api = client.get("/api/v1/test-invoice-locked", headers={"Accept-Language": "de"})
+        page = client.get("/de/test-invoice-locked", headers={"Accept-Language": "de"})
+    assert api.status_code == 409
+    assert api.headers["content-type"].startswith("application/problem+json")
+    problem = api.json()
+    assert problem["code"] == "invoice_locked" and problem["title"] == "Rechnung ausgestellt"
+    assert "INV-3" in problem["detail"] and "Rechnungskorrektur" in problem["detail"]
+    assert page.status_code == 409 and "text/html" in page.headers["content-type"]
+    assert "Die Rechnung INV-3 ist ausgestellt" in page.text
