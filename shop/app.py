@@ -65,6 +65,7 @@ from shop.web.api.orders import (
     create_trial,
     get_order,
     licence_public_key,
+    order_credit_note_pdf,
     order_document_pdf,
     order_xrechnung,
 )
@@ -348,6 +349,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         cancel_by_buyer,
         change_method,
         order_document_pdf,
+        order_credit_note_pdf,
         order_xrechnung,
         create_trial,
         licence_public_key,

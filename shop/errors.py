@@ -58,6 +58,8 @@ TITLES = {
     "licence_not_paid": N_("Licence not paid"),
     "activation_deactivated": N_("Instance deactivated"),
     "erasure_refused": N_("Customer not erased"),
+    "invoice_locked": N_("Invoice issued"),
+    "not_creditable": N_("No credit note possible"),
 }
 
 

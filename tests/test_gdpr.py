@@ -28,7 +28,7 @@ from shop.db import make_engine, session_scope
 from shop.errors import ShopError
 from shop.licences.models import Activation, ActivationEvent, Licence
 from shop.mail.outbox import MailStatus, OutboxMessage
-from shop.orders.models import Order, OrderConsent, OrderStatus
+from shop.orders.models import CreditNote, Order, OrderConsent, OrderStatus
 from shop.plugins.discounts.service import academic_customer, set_academic
 from shop.plugins.events import StoredEvent
 from shop.plugins.hookspecs import hookimpl
@@ -159,6 +159,27 @@ def test_gdpr_art15_the_export_holds_the_customers_orders_licences_and_statement
     text = answer.content.decode()
     assert BOB not in text and "Bob Other" not in text and "Bobweg" not in text
     assert str(theirs["number"]) not in [str(o["number"]) for o in data["orders"]]
+
+
+def test_gdpr_a_cancelled_invoice_is_exported_with_its_credit_note_and_both_outlive_erasure(
+    client: TestClient[Any], admin: dict[str, str], db: Any, seeded: Settings
+) -> None:
+    placed = place(client, ANNA, **CONSUMER)
+    cancelled = client.post(f"/api/v1/admin/orders/{placed['number']}/cancel", headers=admin)
+    assert cancelled.status_code == 200, cancelled.text
+    log_in(client, admin, ANNA)
+
+    [order] = json.loads(client.get("/en/account/export.json").content)["orders"]
+
+    assert order["status"] == "cancelled"
+    [note] = order["credit_notes"]
+    assert note["number"].startswith("CN-") and note["amount"] == placed["total"]["amount"]
+    report = erase(db, seeded, ANNA)
+    assert [kept.invoice_number for kept in report.kept] == [placed["invoice_number"]]
+    with session_scope(db) as session:
+        kept_order = order_row(session, placed["number"])
+        assert kept_order.name == placed["name"] and kept_order.email != ANNA
+        assert session.exec(select(CreditNote).where(CreditNote.order_id == kept_order.id)).one()
 
 
 def test_gdpr_an_anonymous_visitor_gets_no_export_and_another_customer_only_their_own(

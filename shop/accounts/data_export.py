@@ -25,7 +25,8 @@ from shop.licences.models import Activation, Licence
 from shop.mail.outbox import OutboxMessage
 from shop.money import quantize
 from shop.orders.consents import statements_of
-from shop.orders.models import Order, OrderLine, Payment
+from shop.orders.models import CreditNote, Order, OrderLine, Payment
+from shop.orders.numbers import CREDIT_NOTE_NUMBERS, printed_number
 from shop.plugins.manager import EnabledPlugins
 from shop.subscriptions.models import Subscription
 
@@ -155,6 +156,21 @@ def _order(session: Session, order: Order) -> dict[str, Any]:
             for line in lines
         ],
         "payments": [_fields(payment, PAYMENT_FIELDS) for payment in payments],
+        "credit_notes": [
+            {
+                "number": printed_number(CREDIT_NOTE_NUMBERS, note.number),
+                "issued_at": _value(note.issued_at),
+                "amount": _value(note.amount, note.currency),
+                "currency": note.currency,
+                "reason": note.reason,
+                "retained_until": _value(note.retained_until),
+            }
+            for note in session.exec(
+                select(CreditNote)
+                .where(CreditNote.order_id == order.id)
+                .order_by(col(CreditNote.number))
+            )
+        ],
         # The §356(5) BGB statements, in the words shown at checkout.
         "statements": [
             {"kind": s.kind, "text": s.text, "locale": s.locale, "given_at": _value(s.given_at)}

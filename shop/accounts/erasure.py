@@ -37,6 +37,7 @@ from shop.catalog.products import N_
 from shop.errors import ShopError
 from shop.licences.models import Activation, ActivationEvent, Licence, normalise_email
 from shop.mail.outbox import MailStatus, OutboxMessage
+from shop.orders.invoice_lock import release_for_erasure
 from shop.orders.models import (
     IdempotencyKey,
     Order,
@@ -199,6 +200,8 @@ def _erase_order(
         kept = KeptInvoice(order.number, order.invoice_number, until)
     changed = _set(order, email=pseudonym)
     if kept is None:
+        if order.invoice_number is not None:
+            release_for_erasure(session, order)  # its retention period is over
         changed |= _set(
             order,
             name="",

@@ -18,7 +18,7 @@ and outside the EU.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -58,6 +58,7 @@ XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3
 VAT_EXEMPT = "E"  # see the module's docstring
 ONE = "C62"  # UN/ECE Rec. 20 "one": a licence, a seat, a month of support
 INVOICE_TYPE = "380"  # UNTDID 1001 commercial invoice
+CREDIT_NOTE_TYPE = "381"  # UNTDID 1001 credit note: its amounts are positive (BR-DE, EN 16931)
 
 # UNTDID 4461 payment means (BT-81) per payment method code (API.md). Bank transfer is a
 # SEPA credit transfer (58) in EUR, a plain credit transfer (30) otherwise.
@@ -154,14 +155,26 @@ def cii_xml(doc: OrderDocument, guideline: str = FACTURX_EN16931) -> bytes:
     for the download. Not validated here (it is done per download): the tests validate it
     against the Factur-X EN 16931 and the full CII D22B schemas."""
     facts = doc.e_invoice
-    if doc.kind != "invoice" or facts is None:
-        raise ValueError("only an invoice with its e-invoice facts is an e-invoice")
+    if doc.kind not in ("invoice", "credit_note") or facts is None:
+        raise ValueError("only an invoice or credit note with its e-invoice facts is one")
     currency = doc.total.currency
     zero = Money.of(0, currency)
+    credit_note = doc.kind == "credit_note"
+    if credit_note:
+        # Printed negative; in the XML the type code says "credited", the amounts are not.
+        doc = replace(
+            doc,
+            lines=tuple(
+                replace(line, unit_price=zero - line.unit_price, total=zero - line.total)
+                for line in doc.lines
+            ),
+            total=zero - doc.total,
+            paid=zero,
+        )
     x = Document()
     x.context.guideline_parameter.id = guideline
     x.header.id = doc.number
-    x.header.type_code = INVOICE_TYPE
+    x.header.type_code = CREDIT_NOTE_TYPE if credit_note else INVOICE_TYPE
     x.header.issue_date_time = doc.issued_on
     agreement = x.trade.agreement
     agreement.buyer_reference = facts.buyer_reference
@@ -184,6 +197,10 @@ def cii_xml(doc: OrderDocument, guideline: str = FACTURX_EN16931) -> bytes:
 
     settlement = x.trade.settlement
     settlement.currency_code = currency
+    if credit_note and doc.invoice_number:  # BG-3: the invoice it cancels (BT-25, BT-26)
+        settlement.invoice_referenced_document.issuer_assigned_id = doc.invoice_number
+        if doc.invoice_date is not None:
+            settlement.invoice_referenced_document.issue_date_time = doc.invoice_date
     settlement.payment_reference = doc.order_number or doc.number  # BT-83, as printed
     means = PaymentMeans()
     means.type_code = facts.payment_means
@@ -285,11 +302,13 @@ def factur_x_pdf(pdf: bytes, xml: bytes, title: str, author: str, lang: str) -> 
 
 
 def render_document(doc: OrderDocument, t: Translator) -> bytes:
-    """The quote or invoice PDF as downloaded and mailed: an invoice with its e-invoice
-    facts is a Factur-X invoice (PDF/A-3 with its CII XML); a quote is a plain PDF."""
+    """The quote, invoice or credit note PDF as downloaded and mailed: an invoice or credit
+    note with its e-invoice facts is Factur-X (PDF/A-3 with its CII XML, type code 380 or
+    381); a quote is a plain PDF."""
     pdf = render_pdf(doc, t)
-    if doc.kind != "invoice" or doc.e_invoice is None:
+    if doc.kind == "quote" or doc.e_invoice is None:
         return pdf
-    title = f"{t.gettext('Invoice')} {doc.number}"  # as render_pdf names it
+    name = t.gettext("Credit note") if doc.kind == "credit_note" else t.gettext("Invoice")
+    title = f"{name} {doc.number}"  # as render_pdf names it
     author = doc.seller.organisation or doc.seller.name
     return factur_x_pdf(pdf, cii_xml(doc), title, author, t.locale)

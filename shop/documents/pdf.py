@@ -1,4 +1,5 @@
-"""Quote and invoice PDFs (R9) in the order's language and currency, drawn with reportlab.
+"""Quote, invoice and credit note PDFs (R9) in the order's language and currency, drawn
+with reportlab.
 
 Every label goes through the Translator (R34) and every amount through ``Translator.money``
 (R15), so the PDF says exactly what the web page says. The standard PDF fonts cannot show
@@ -85,7 +86,7 @@ class OrderDocument:
     ``order_number`` the order's, the reference a payment quotes. A ``closed`` document
     (cancelled, or expired unpaid) says so in its head and asks for nothing."""
 
-    kind: Literal["quote", "invoice"]
+    kind: Literal["quote", "invoice", "credit_note"]
     number: str
     issued_on: date
     valid_until: date | None  # quotes only (R7: 30 days)
@@ -108,6 +109,13 @@ class OrderDocument:
     # An invoice's e-invoice facts (``shop.documents.einvoice``): with them its PDF is a
     # Factur-X invoice. None: a quote, or a plain PDF.
     e_invoice: EInvoiceFacts | None = None
+    # An invoice: the credit notes that corrected or cancelled it, already translated
+    # ("Credit note CN-1 of 3 December 2026"). A credit note: the invoice it corrects, its
+    # date and why; its lines and total are negative (GoBD).
+    credit_notes: tuple[str, ...] = ()
+    invoice_number: str | None = None
+    invoice_date: date | None = None
+    reason: str | None = None
 
     @property
     def due(self) -> Money:
@@ -167,6 +175,12 @@ def _titles(kind: str, t: Translator) -> tuple[str, str, str]:
     """Title, number label and date label; literal msgids so extraction finds them."""
     if kind == "quote":
         return t.gettext("Quote"), t.gettext("Quote number"), t.gettext("Quote date")
+    if kind == "credit_note":
+        return (
+            t.gettext("Credit note"),
+            t.gettext("Credit note number"),
+            t.gettext("Credit note date"),
+        )
     return t.gettext("Invoice"), t.gettext("Invoice number"), t.gettext("Invoice date")
 
 
@@ -207,6 +221,10 @@ def _header(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
     facts = [(number_label, doc.number), (date_label, t.date(doc.issued_on, "long"))]
     if doc.quote_number and doc.kind == "invoice":
         facts.append((t.gettext("Quote number"), doc.quote_number))
+    if doc.invoice_number and doc.kind == "credit_note":
+        facts.append((t.gettext("Invoice number"), doc.invoice_number))
+        if doc.invoice_date is not None:
+            facts.append((t.gettext("Invoice date"), t.date(doc.invoice_date, "long")))
     if doc.order_number:
         facts.append((t.gettext("Order number"), doc.order_number))
     if doc.valid_until is not None:
@@ -269,11 +287,10 @@ def _lines_table(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> Table:
             ]
         )
     first_total = len(rows)
-    totals = [
-        (t.gettext("Total"), doc.total, False),
-        (t.gettext("Amount paid"), doc.paid, False),
-    ]
-    if doc.closed is None:  # a closed document asks for nothing
+    totals = [(t.gettext("Total"), doc.total, doc.kind == "credit_note")]
+    if doc.kind != "credit_note":  # a credit note credits; it neither asks nor records
+        totals.append((t.gettext("Amount paid"), doc.paid, False))
+    if doc.closed is None and doc.kind != "credit_note":  # a closed document asks for nothing
         totals.append((t.gettext("Amount due"), doc.due, True))
     for label, amount, bold in totals:
         rows.append(
@@ -321,10 +338,25 @@ def _closing(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> list[Any]:
         made = [Paragraph(_text(t.gettext("Right of withdrawal")), s["heading"])]
         made += [Paragraph(_text(line), s["small"]) for line in doc.statements]
         flow += [KeepTogether(made), Spacer(1, 4 * mm)]
+    if doc.kind == "credit_note":
+        if doc.invoice_number:
+            cancels = t.gettext(
+                "This credit note cancels invoice %(number)s of %(date)s in full.",
+                number=doc.invoice_number,
+                date=t.date(doc.invoice_date, "long") if doc.invoice_date else "",
+            )
+            flow.append(Paragraph(_text(cancels), s["bold"]))
+        if doc.reason:
+            reason = t.gettext("Reason: %(reason)s", reason=doc.reason)
+            flow.append(Paragraph(_text(reason), s["body"]))
+        return flow
+    references = [Paragraph(_text(line), s["body"]) for line in doc.credit_notes]
     stamp = _stamp(doc, t)
     if stamp is not None:
         flow.append(Paragraph(_text(stamp[1]), s["bold"]))
-        return flow
+        return flow + references
+    if references:  # corrected by a credit note while it stays paid
+        flow += [*references, Spacer(1, 4 * mm)]
     if doc.due.amount <= 0 and doc.kind == "invoice":
         flow.append(Paragraph(_text(t.gettext("Paid in full. Thank you.")), s["bold"]))
     elif doc.payment_instructions:
@@ -344,7 +376,8 @@ def _closing(doc: OrderDocument, t: Translator, s: dict[str, Any]) -> list[Any]:
 
 
 def render_pdf(doc: OrderDocument, t: Translator) -> bytes:
-    """The quote or invoice as an A4 PDF in ``t``'s language, with title and language set."""
+    """The quote, invoice or credit note as an A4 PDF in ``t``'s language, with title and
+    language set."""
     _register_fonts()
     s = _styles()
     title, _number_label, _date_label = _titles(doc.kind, t)

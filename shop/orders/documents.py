@@ -3,7 +3,8 @@
 The PDF is never stored: it is rendered from the order's frozen data when it is downloaded
 and when a mail that links to it is sent (``mail_documents``). An invoice's PDF carries its
 Factur-X XML (``e_invoice_facts``); a business buyer's invoice also downloads as XRechnung
-(``has_xrechnung``, ``xrechnung_xml``)."""
+(``has_xrechnung``, ``xrechnung_xml``). A credit note (``credit_note_document``) prints the
+invoice it cancels, with negative amounts, in the order's language."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ from shop.money import Money
 from shop.orders.adjustment_lines import is_adjustment
 from shop.orders.billing import BillingAddress, address_lines
 from shop.orders.consents import statements_of
+from shop.orders.credit_notes import credit_note_reference, credit_notes_of, reason_text
 from shop.orders.line_text import line_text, payment_label
-from shop.orders.models import Order, OrderStatus
+from shop.orders.models import CreditNote, Order, OrderStatus
 from shop.orders.numbers import invoice_reference, quote_reference
 from shop.orders.payments import order_lines, payments_of, start_payment
 from shop.orders.review import awaiting_review
@@ -165,8 +167,75 @@ def order_document(
         ),
     )
     if kind == INVOICE:
-        document = replace(document, e_invoice=e_invoice_facts(order, settings, t, document))
+        document = replace(
+            document,
+            e_invoice=e_invoice_facts(order, settings, t, document),
+            credit_notes=tuple(
+                t.gettext(
+                    "Cancelled by credit note %(number)s of %(date)s.",
+                    number=credit_note_reference(note),
+                    date=t.date(note.issued_at.date(), "long"),
+                )
+                for note in credit_notes_of(session, order)
+            ),
+        )
     return document
+
+
+def credit_note_document(
+    session: Session,
+    note: CreditNote,
+    order: Order,
+    enabled: EnabledPlugins,
+    settings: Settings,
+    t: Translator,
+) -> OrderDocument:
+    """The credit note as printed: the invoice's parties and lines, negative, referencing
+    the invoice's number and date; it asks for nothing and records no payment."""
+    invoice = order_document(session, order, enabled, settings, t, INVOICE)
+    zero = Money.of(0, note.currency)
+    issued_on = note.issued_at.date()
+    return replace(
+        invoice,
+        kind="credit_note",
+        number=credit_note_reference(note),
+        issued_on=issued_on,
+        valid_until=None,
+        quote_number=None,
+        closed=None,
+        under_review=False,
+        statements=(),
+        lines=tuple(
+            replace(line, unit_price=zero - line.unit_price, total=zero - line.total)
+            for line in invoice.lines
+        ),
+        total=zero - Money.of(note.amount, note.currency),
+        paid=zero,
+        payment_instructions=(),
+        payments=(),
+        # Factur-X type 381, nothing to pay: its terms name the reason, due on its date.
+        e_invoice=replace(
+            invoice.e_invoice, payment_terms=t.gettext(reason_text(note)), due_on=issued_on
+        )
+        if invoice.e_invoice is not None
+        else None,
+        credit_notes=(),
+        invoice_number=invoice.number,
+        invoice_date=invoice.issued_on,
+        reason=t.gettext(reason_text(note)),
+    )
+
+
+def credit_note_filename(note: CreditNote, t: Translator) -> str:
+    return f"{t.gettext('Credit note')}-{credit_note_reference(note)}.pdf"
+
+
+def credit_note_of(session: Session, order: Order, number: int) -> CreditNote | None:
+    """The order's credit note ``CN-<number>``, None if it has none by that number."""
+    for note in credit_notes_of(session, order):
+        if note.number == number:
+            return note
+    return None
 
 
 def buyer_address(order: Order) -> PostalAddress:

@@ -11,6 +11,7 @@ from shop.catalog.products import N_
 from shop.errors import ShopError
 from shop.licences.models import Licence, LicenceStatus
 from shop.licences.service import release_for_order
+from shop.orders.credit_notes import on_close
 from shop.orders.models import Order, OrderStatus
 
 
@@ -28,6 +29,7 @@ def _close(session: Session, order: Order, status: OrderStatus, now: datetime) -
     order.closed_at = now
     order.expires_at = None
     session.add(order)
+    on_close(session, order, status, now)  # an issued invoice is cancelled by a credit note
     session.flush()
 
 

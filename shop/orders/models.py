@@ -275,3 +275,24 @@ class IdempotencyKey(SQLModel, table=True):
     status: int | None = None  # the answer's status code; None: the route's default
     body: Any = Field(default=None, sa_column=Column(JSON))  # the answer's JSON body
     created_at: datetime = Field(index=True)
+
+
+class CreditNote(SQLModel, table=True):
+    """A correction of an issued invoice (GoBD): the invoice itself never changes once
+    issued (``shop.orders.invoice_lock``); a cancellation or correction is a credit note of
+    its own gapless series (R8), linked to the invoice, kept until ``retained_until``."""
+
+    __tablename__ = "credit_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)  # the "credit_note" series, printed CN-<n>
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    issued_at: datetime
+    amount: Decimal = Field(sa_column=money_column())  # the gross amount credited, positive
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=500)
+    retained_until: date
+
+
+# The guard that keeps issued invoices as issued, registered wherever orders are used.
+import shop.orders.invoice_lock  # noqa: E402, F401

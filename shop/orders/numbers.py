@@ -5,7 +5,8 @@ Quotes and invoices are numbered in series of their own, so an expired quote lea
 hole among the invoices: a quote takes its quote number when saved; an order placed to be
 paid takes its invoice number at once, a quote when it is accepted or paid. An invoice
 keeps its number when the order is cancelled or expires: it is then printed as cancelled.
-Credit notes, when they come, get a series the same way (a counter row of their own).
+Credit notes (``shop.orders.credit_notes``) have a series the same way, a counter row of
+their own.
 
 A counter row is incremented inside the transaction that uses the number: a rolled-back
 checkout gives its number back, and concurrent checkouts queue on the row's lock. A batch
@@ -29,9 +30,10 @@ from shop.orders.models import NumberSequence, Order, OrderStatus
 ORDER_NUMBERS = "order"
 QUOTE_NUMBERS = "quote"
 INVOICE_NUMBERS = "invoice"
+CREDIT_NOTE_NUMBERS = "credit_note"
 
 # How a document's number is printed (PDF, pages, mails); the series stay plain integers.
-PREFIXES = {QUOTE_NUMBERS: "Q-", INVOICE_NUMBERS: "INV-"}
+PREFIXES = {QUOTE_NUMBERS: "Q-", INVOICE_NUMBERS: "INV-", CREDIT_NOTE_NUMBERS: "CN-"}
 
 
 def next_number(session: Session, name: str = ORDER_NUMBERS) -> int:

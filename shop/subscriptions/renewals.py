@@ -37,6 +37,7 @@ from shop.catalog.rates import current_rates
 from shop.jobs.retry import BusyRetry
 from shop.licences.models import Licence, LicenceStatus
 from shop.mail.outbox import OutboxMessage
+from shop.orders.credit_notes import EXPIRED, credit_in_full
 from shop.orders.follow_up import billing_parties, subscription_basis
 from shop.orders.models import (
     AWAITS_NO_CHARGE,
@@ -464,7 +465,7 @@ def expire_unpaid(
         .where(LICENCES.c.id.in_([s.licence_id for s in late]))
         .values(status=LicenceStatus.EXPIRED, updated_at=now)
     )
-    session.execute(
+    closed = session.execute(
         update(ORDERS)
         .where(
             ORDERS.c.subscription_id.in_(ids),
@@ -472,7 +473,13 @@ def expire_unpaid(
             ORDERS.c.status == OrderStatus.PENDING,
         )
         .values(status=OrderStatus.EXPIRED, closed_at=now)
-    )
+        .returning(ORDERS.c.id)
+    ).scalars()
+    # Their invoices are cancelled by credit notes, in this transaction (GoBD).
+    ids_closed = list(closed)
+    if ids_closed:
+        invoiced = session.exec(select(Order).where(col(Order.id).in_(ids_closed))).all()
+        credit_in_full(session, invoiced, EXPIRED, now, "DE")
     return Batch(len(late), (late[-1].on_hold_since, late[-1].id))
 
 

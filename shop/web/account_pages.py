@@ -54,8 +54,13 @@ from shop.licences.activations import (
 )
 from shop.licences.models import LicenceStatus
 from shop.money import Money
+from shop.orders.credit_notes import credit_note_reference, credit_notes_of
 from shop.orders.documents import (
+    PDF,
     XML,
+    credit_note_document,
+    credit_note_filename,
+    credit_note_of,
     document_filename,
     has_xrechnung,
     order_document,
@@ -479,6 +484,10 @@ def account_order(
         buyer_choice(request, shop, enabled, t),
         lines=order_lines(db, order),
         money=lambda amount: Money.of(amount, order.currency),
+        credit_notes=[
+            (note, credit_note_reference(note), t.money(Money.of(-note.amount, note.currency)))
+            for note in credit_notes_of(db, order)
+        ],
         error=None,
         **_order_row(order, t),
     )
@@ -508,6 +517,39 @@ def account_order_document(
     return Response(
         render_document(document, order_t),  # an invoice is a Factur-X PDF
         media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@get(
+    "/{lang:str}/account/orders/{number:int}/credit-notes/{note:int}/document.pdf",
+    sync_to_thread=True,
+)
+@transaction
+def account_credit_note(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    enabled: Enabled,
+    lang: FromPath[str],
+    number: FromPath[int],
+    note: FromPath[int],
+) -> Redirect | Response[bytes]:
+    """A credit note of a visible order, in the order's language; 404 otherwise (R35)."""
+    email = customer_of(request)
+    if email is None:
+        return to_login(lang)
+    order = order_for(db, email, number)
+    credit_note = credit_note_of(db, order, note)
+    if credit_note is None:
+        raise not_visible()
+    order_t = Translator.for_settings(shop.settings, order.locale)
+    document = credit_note_document(db, credit_note, order, enabled, shop.settings, order_t)
+    filename = credit_note_filename(credit_note, order_t)
+    db.commit()
+    return Response(
+        render_document(document, order_t),
+        media_type=PDF,
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
@@ -761,6 +803,7 @@ ROUTES = [
     account_subscription,
     account_order,
     account_order_document,
+    account_credit_note,
     account_order_xrechnung,
     account_po_number,
     account_quote_cancel,

@@ -24,6 +24,7 @@ from shop.backoffice.operators import OperatorAccount, authenticate, operator_by
 from shop.cancellations.service import OUTCOME_LABELS, mark_handled, open_requests, shop_time
 from shop.catalog.products import N_
 from shop.catalog.rates import current_rates
+from shop.documents.einvoice import render_document
 from shop.errors import ShopError
 from shop.i18n import LOCALES, Translator
 from shop.licences.activations import (
@@ -43,9 +44,19 @@ from shop.mail.outbox import OutboxMessage
 from shop.money import Money
 from shop.orders.attention import REASONS, resolve_flag
 from shop.orders.consents import statements_of
+from shop.orders.credit_notes import (
+    correct_invoice,
+    credit_note_reference,
+    credit_notes_of,
+    reason_text,
+)
 from shop.orders.documents import (
+    PDF,
     XML,
     billing_lines,
+    credit_note_document,
+    credit_note_filename,
+    credit_note_of,
     has_xrechnung,
     xrechnung_document,
     xrechnung_filename,
@@ -269,8 +280,16 @@ def _order_context(db: Session, shop: Shop, t: Translator, order: Order) -> dict
         "address": billing_lines(order),
         "statements": statements_of(db, order),
         "money": lambda amount: t.money(Money.of(amount, order.currency)),
+        "credit_notes": [
+            (note, credit_note_reference(note), reason_text(note))
+            for note in credit_notes_of(db, order)
+        ],
+        "creditable": order.status == OrderStatus.PAID
+        and order.invoice_number is not None
+        and not credit_notes_of(db, order),
         "payment_error": None,
         "resolve_error": None,
+        "credit_error": None,
         "form": {},
     }
 
@@ -458,6 +477,65 @@ def licence_email(
             **_instances(db, [licence], t),
         )
     return Redirect(f"/admin/licences?q={licence.email}", status_code=303)
+
+
+@post("/orders/{number:int}/credit-notes", sync_to_thread=True, guards=[operator_session])
+@transaction
+def order_credit_note(
+    request: Request[Any, Any, Any],
+    db: Db,
+    shop: ShopDep,
+    number: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template | Redirect:
+    """A full correction of a paid invoice by a credit note (GoBD), with its reason; the
+    operator confirms it on the form, as it cannot be undone."""
+    operator = current_operator(db, request)
+    t = translator_of(shop, operator)
+    order = order_by_number(db, number)
+    try:
+        if data.get("confirm") != "1":
+            raise ShopError(
+                422,
+                "validation_error",
+                N_("Please confirm: a credit note cannot be withdrawn."),
+            ).on_field("confirm")
+        with db.begin_nested():
+            correct_invoice(
+                db, order, data.get("reason", ""), shop.clock.now(), shop.settings.seller_country
+            )
+    except ShopError as error:
+        context = _order_context(db, shop, t, order)
+        context.update(credit_error=t.gettext(error.detail, **error.params), form=data)
+        return admin_page(
+            "admin/order.html", shop, t, operator, status_code=error.status, **context
+        )
+    return Redirect(f"/admin/orders/{number}", status_code=303)
+
+
+@get(
+    "/orders/{number:int}/credit-notes/{note:int}/document.pdf",
+    sync_to_thread=True,
+    guards=[operator_session],
+)
+@transaction
+def order_credit_note_pdf(
+    db: Db, shop: ShopDep, enabled: Enabled, number: FromPath[int], note: FromPath[int]
+) -> Response[bytes]:
+    """A credit note as the buyer receives it, in the order's language."""
+    order = order_by_number(db, number)
+    credit_note = credit_note_of(db, order, note)
+    if credit_note is None:
+        raise ShopError(404, "not_found", N_("This order has no such credit note."))
+    order_t = Translator.for_settings(shop.settings, order.locale)
+    document = credit_note_document(db, credit_note, order, enabled, shop.settings, order_t)
+    filename = credit_note_filename(credit_note, order_t)
+    db.commit()
+    return Response(
+        render_document(document, order_t),
+        media_type=PDF,
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
 
 
 @post("/orders/{number:int}/resolve", sync_to_thread=True, guards=[operator_session])
@@ -939,6 +1017,8 @@ admin_pages = Router(
         order_xrechnung,
         order_payment,
         order_cancel,
+        order_credit_note,
+        order_credit_note_pdf,
         order_resolve,
         reviews_page,
         review_decide,

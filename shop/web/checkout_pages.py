@@ -24,6 +24,7 @@ from shop.orders.attention import REASONS
 from shop.orders.cart import CartItem, PricedCart
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
 from shop.orders.consents import BUSINESS_NOTE, STATEMENTS
+from shop.orders.credit_notes import credit_note_reference, credit_notes_of
 from shop.orders.documents import has_xrechnung
 from shop.orders.lifecycle import cancel_order
 from shop.orders.models import OrderStatus
@@ -305,6 +306,14 @@ def order_page(
         "xrechnung_url": f"/api/v1/orders/{order.token}/xrechnung.xml"
         if has_xrechnung(order)
         else None,
+        # The credit notes that cancelled the invoice (GoBD), by the order's token.
+        "credit_notes": [
+            (
+                credit_note_reference(note),
+                f"/api/v1/orders/{order.token}/credit-notes/{note.number}/document.pdf",
+            )
+            for note in credit_notes_of(db, order)
+        ],
         "subscription_token": subscription.token
         if subscription and subscription.status != "pending"
         else None,

@@ -24,8 +24,13 @@ from shop.money import Money
 from shop.orders.adjustment_lines import is_adjustment
 from shop.orders.attention import NOTHING_APPLIED, needs_action_json
 from shop.orders.checkout import CheckoutInvalid, parse_checkout, place_order
+from shop.orders.credit_notes import credit_note_reference, credit_notes_of
 from shop.orders.documents import (
+    PDF,
     XML,
+    credit_note_document,
+    credit_note_filename,
+    credit_note_of,
     document_filename,
     has_xrechnung,
     order_document,
@@ -39,6 +44,7 @@ from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import notify
 from shop.orders.payment_choice import change_payment_method
 from shop.orders.payments import order_lines, outstanding, payments_of, start_payment
+from shop.orders.retention import retained_until
 from shop.orders.review import awaiting_review
 from shop.payments.closing import close_after_cancel
 from shop.payments.methods import PaymentStart
@@ -153,7 +159,26 @@ def order_json(
     }
     if has_xrechnung(order):  # an issued invoice to a business buyer
         answer["xrechnung_url"] = f"{settings.public_url}{xrechnung_path(order)}"
+    if order.invoice_issued_at is not None:  # kept so long, never changed (GoBD)
+        issued = order.invoice_issued_at
+        answer["invoice_retained_until"] = retained_until(
+            issued, settings.seller_country
+        ).isoformat()
+    answer["credit_notes"] = [
+        {
+            "number": credit_note_reference(note),
+            "issued_at": note.issued_at.isoformat(),
+            "amount": money(note.amount, note.currency),
+            "currency": note.currency,
+            "pdf_url": f"{settings.public_url}{credit_note_path(order, note.number)}",
+        }
+        for note in credit_notes_of(session, order)
+    ]
     return answer
+
+
+def credit_note_path(order: Order, number: int) -> str:
+    return f"/api/v1/orders/{order.token}/credit-notes/{number}/document.pdf"
 
 
 def xrechnung_path(order: Order) -> str:
@@ -423,6 +448,42 @@ def order_xrechnung(
         xrechnung_xml(document),
         media_type=XML,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@get(
+    "/api/v1/orders/{token:str}/credit-notes/{number:int}/document.pdf",
+    sync_to_thread=True,
+    tags=["orders"],
+    media_type=PDF,
+    responses={
+        **answers(200, bytes, **NO_ORDER),
+        200: ResponseSpec(
+            data_container=bytes,
+            media_type=PDF,
+            description="the credit note (CN-<number>) as PDF, in the order's language",
+            generate_examples=False,
+        ),
+    },
+)
+@transaction
+def order_credit_note_pdf(
+    db: Db, shop: ShopDep, enabled: Enabled, token: FromPath[str], number: FromPath[int]
+) -> Response[bytes]:
+    """A credit note of the order (GoBD: it cancels or corrects the invoice), reachable by
+    whoever holds the order's token; 404 for a number the order has no credit note by."""
+    order = order_by_token(db, token)
+    note = credit_note_of(db, order, number)
+    if note is None:
+        raise ShopError(404, "not_found", N_("This order has no such credit note."))
+    order_t = Translator.for_settings(shop.settings, order.locale)
+    document = credit_note_document(db, note, order, enabled, shop.settings, order_t)
+    filename = credit_note_filename(note, order_t)
+    db.commit()  # drawn once the read has ended
+    return Response(
+        render_document(document, order_t),
+        media_type=PDF,
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
 

@@ -344,6 +344,14 @@ class BillingAddress(Struct):
     region: str | None
 
 
+class CreditNoteRef(Struct):
+    number: Annotated[str, Meta(description="as printed: CN-<n>, its own gapless series (R8)")]
+    issued_at: datetime
+    amount: Annotated[Money, Meta(description="the gross amount the credit note cancels")]
+    currency: str
+    pdf_url: str
+
+
 class Order(Struct):
     number: Annotated[int, Meta(examples=[1001])]
     quote_number: Annotated[int | None, Meta(description="R8: the quote series")]
@@ -390,6 +398,17 @@ class Order(Struct):
             "business buyer (organisation or VAT/tax number); absent otherwise"
         ),
     ] = None
+    invoice_retained_until: Annotated[
+        date | None,
+        Meta(
+            description="GoBD: the issued invoice is kept unchanged until this day; absent "
+            "without an invoice"
+        ),
+    ] = None
+    credit_notes: Annotated[
+        list[CreditNoteRef],
+        Meta(description="the credit notes that cancelled or corrected the invoice"),
+    ] = []
 
 
 class OrderAnswer(Struct):
