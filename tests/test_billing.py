@@ -214,3 +214,25 @@ def test_the_api_takes_the_address_when_sent_and_refuses_a_test_country(
         },
     )
     assert placed.status_code == 201, placed.text
+    assert placed.json()["order"]["billing_address"]["postcode"] == "53111"
+
+
+def test_the_api_takes_the_address_as_api_md_writes_it_nested(client: TestClient) -> None:
+    order = {
+        "email": "nested@example.com",
+        "name": "Nested Buyer",
+        "country": "NL",
+        "currency": "EUR",
+        "payment_method": "bank_transfer",
+        "items": [{"sku": "base-yearly", "quantity": 1}],
+    }
+    wrong = client.post(
+        "/api/v1/orders",
+        json={**order, "address": {"street": "Dorpsstraat 1", "postcode": "99", "city": "Ede"}},
+    )
+    assert wrong.status_code == 422 and wrong.json()["field"] == "postcode"
+    address = {"street": "Dorpsstraat 1", "postcode": "6711 AA", "city": "Ede"}
+    placed = client.post("/api/v1/orders", json={**order, "address": address})
+    assert placed.status_code == 201, placed.text
+    billed = placed.json()["order"]["billing_address"]
+    assert (billed["street"], billed["postcode"], billed["city"]) == tuple(address.values())

@@ -116,7 +116,11 @@ def parse_checkout(raw: Mapping[str, Any], t: Translator, page: bool = False) ->
     """Read a checkout from JSON or a form; raises ``CheckoutInvalid`` with every error.
 
     The page (``page``) asks for the full billing address and, from a consumer, the two
-    statements of §356(5) BGB; the API takes them when sent (an address: all of it)."""
+    statements of §356(5) BGB; the API takes them when sent (an address: all of it), as
+    ``address: {street, postcode, city}`` (API.md) or as fields of the order itself."""
+    nested = raw.get("address")
+    if isinstance(nested, Mapping):
+        raw = {**raw, **{k: nested[k] for k in ADDRESS_FIELDS if nested.get(k) is not None}}
     errors: list[ShopError] = []
     values: dict[str, Any] = {"locale": t.locale}
 

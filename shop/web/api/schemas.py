@@ -94,6 +94,15 @@ class Reseller(Struct, frozen=True):
     customer_email: Email
 
 
+class AddressRequest(Struct, frozen=True):
+    """The billing address (§14 UStG), checked for the country; all of it or none."""
+
+    street: Annotated[str, Meta(max_length=1_000, examples=["Musterstraße 1"])] | None = None
+    postcode: Annotated[str, Meta(max_length=1_000, examples=["10115"])] | None = None
+    city: Annotated[str, Meta(max_length=1_000, examples=["Berlin"])] | None = None
+    region: Annotated[str, Meta(max_length=1_000)] | None = None
+
+
 class OrderRequest(Struct, frozen=True):
     """Check out: pay now, or ``quote: true`` to save a quote (R7)."""
 
@@ -118,7 +127,8 @@ class OrderRequest(Struct, frozen=True):
     tax_number: Annotated[str, Meta(max_length=1_000)] | None = None
     po_number: Annotated[str, Meta(max_length=1_000, examples=["PO-2025-117"])] | None = None
     reseller: Reseller | None = None
-    # The billing address (§14 UStG), checked for the country; all of it or none.
+    # The billing address, as `address` (API.md) or as these fields of the order itself.
+    address: AddressRequest | None = None
     street: Annotated[str, Meta(max_length=1_000, examples=["Musterstraße 1"])] | None = None
     postcode: Annotated[str, Meta(max_length=1_000, examples=["10115"])] | None = None
     city: Annotated[str, Meta(max_length=1_000, examples=["Berlin"])] | None = None
