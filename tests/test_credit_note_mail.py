@@ -129,8 +129,11 @@ def test_gobd_r1_an_expiring_invoice_is_mailed_its_credit_note_once_by_the_job_r
     assert mail.subject == f"Creditnota CN-{note.number} bij factuur INV-{order['invoice_number']}"
     assert (mail.document_kind, mail.document_number) == ("credit_note", note.number)
     # The sender draws the PDF from the link.
-    render = mail_documents(make_engine(seeded.database_url), Plugins(get_plugin_manager()), seeded)
-    attachment = render(mail)
+    engine = make_engine(seeded.database_url)
+    try:
+        attachment = mail_documents(engine, Plugins(get_plugin_manager()), seeded)(mail)
+    finally:
+        engine.dispose()
     assert attachment is not None and attachment.name == f"Creditnota-CN-{note.number}.pdf"
     text = "\n".join(p.extract_text() for p in pypdf.PdfReader(BytesIO(attachment.data)).pages)
     assert f"Creditnota CN-{note.number}" in text and f"INV-{order['invoice_number']}" in text
