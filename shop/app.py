@@ -38,6 +38,7 @@ from litestar.template import TemplateConfig
 from shop.clock import Clock
 from shop.db import make_engine
 from shop.orders.line_text import adjustment_text, line_text, payment_label
+from shop.orders.notifications import mail_credit_notes
 from shop.plugins.context import HookContext
 from shop.plugins.dispatch import tell_plugins
 from shop.plugins.manager import Plugins, get_plugin_manager
@@ -301,6 +302,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
 
     # Plugins hear of each lifecycle event once its transaction has committed.
     tell_plugins(shop.engine, shop.enabled_now, HookContext(settings=settings, clock=shop.clock))
+    # A credit note, wherever it is issued, is mailed to the buyer in that transaction.
+    mail_credit_notes(shop.engine, templates, settings)
 
     def on_startup() -> None:
         # Handlers run on the loop's default executor; one thread per pooled connection, so

@@ -41,7 +41,7 @@ from shop.licences.verify import describe as describe_verification
 from shop.licences.verify import is_test_file, verify_file
 from shop.orders.lifecycle import expire_due
 from shop.orders.models import NEEDS_ACTION, Order
-from shop.orders.notifications import notify, send_due_mail
+from shop.orders.notifications import mail_credit_notes, notify, send_due_mail
 from shop.payments import testmode
 from shop.payments.closing import close_provider_payments
 from shop.payments.received import Context
@@ -303,6 +303,8 @@ def jobs_run() -> None:
 
     # Plugins hear of the events of each committed batch (shop_event).
     tell_plugins(engine, enabled_now, HookContext(settings=settings, clock=clock))
+    # The credit notes of expiring orders are mailed to their buyers.
+    mail_credit_notes(engine, templates, settings)
 
     def invoice(session: Session, enabled: EnabledPlugins, order: Order) -> None:
         notify(session, templates, enabled, settings, order, now)

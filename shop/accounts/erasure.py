@@ -380,6 +380,7 @@ def erase_customer(
             attachment_name=None,
             attachment_mime=None,
             document_kind=None,
+            document_number=None,
         )
         if changed:
             session.add(mail)

@@ -48,8 +48,10 @@ class OutboxMessage(SQLModel, table=True):
     attachment_name: str | None = Field(default=None, max_length=255)
     attachment_mime: str | None = Field(default=None, max_length=100)
     attachment: bytes | None = Field(default=None, sa_type=LargeBinary)
-    # The order's document rendered at sending: "quote" or "invoice" of ``order_number``.
+    # The order's document rendered at sending: "quote" or "invoice" of ``order_number``,
+    # or its "credit_note" numbered ``document_number`` (an order may have several).
     document_kind: str | None = Field(default=None, max_length=16)
+    document_number: int | None = None
     created_at: datetime
     status: str = Field(
         default=MailStatus.PENDING, max_length=16, sa_column_kwargs={"server_default": "pending"}
@@ -88,11 +90,13 @@ class Attachment:
 
 @dataclass(frozen=True)
 class DocumentLink:
-    """An order's quote or invoice, attached when the mail is sent (rendered then)."""
+    """An order's quote, invoice or credit note, attached when the mail is sent (rendered
+    then)."""
 
-    kind: str  # "quote" or "invoice"
+    kind: str  # "quote", "invoice" or "credit_note"
     name: str  # the file name the buyer sees
     mime: str = "application/pdf"
+    number: int | None = None  # which credit note: its number in the series
 
     def __post_init__(self) -> None:
         Attachment(self.name, self.mime, b"")  # the same rules as a stored attachment
@@ -111,6 +115,11 @@ class SmtpServer:
 
 def _has_line_break(value: str) -> bool:
     return "\r" in value or "\n" in value
+
+
+# session.info: a mail queued deep inside an action (a credit note's) asks the request to
+# deliver after its response, as a route does by marking itself (``mail_queued``).
+SEND_SOON = "shop_mail_send_soon"
 
 
 def queue_mail(
@@ -152,6 +161,7 @@ def queue_mail(
         attachment_mime=file.mime if file else None,
         attachment=attachment.data if attachment else None,
         document_kind=document.kind if document else None,
+        document_number=document.number if document else None,
         created_at=now,
         next_attempt_at=now,
     )

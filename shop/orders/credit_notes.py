@@ -9,10 +9,12 @@ and are kept as long as the invoice (``shop.orders.retention``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from weakref import WeakKeyDictionary
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from shop.catalog.products import N_
@@ -30,6 +32,18 @@ REASONS = {
     EXPIRED: N_("The order was cancelled as it stayed unpaid."),
 }
 REASON_LENGTH = 500
+
+# Tells the buyer of credit notes just issued (queues their mails in the same transaction).
+Announce = Callable[[Session, Sequence[tuple[CreditNote, Order]], datetime], None]
+# Credit notes are issued deep in many paths (cancellation, expiry, renewals, back office),
+# none of which holds the mail templates: the app and the job runner bind theirs to the
+# engine their sessions use. A session on an unbound engine issues credit notes unmailed.
+_ANNOUNCERS: WeakKeyDictionary[Engine, Announce] = WeakKeyDictionary()
+
+
+def announce_credit_notes(engine: Engine, announce: Announce) -> None:
+    """Bind ``engine``: each credit note issued through it is announced by ``announce``."""
+    _ANNOUNCERS[engine] = announce
 
 
 def credit_note_reference(note: CreditNote) -> str:
@@ -77,7 +91,7 @@ def credit_in_full(
             due.append((order, order.total - earlier[order.id]))
     if not due:
         return []
-    notes = []
+    issued = []
     for number, (order, amount) in zip(
         next_numbers(session, len(due), CREDIT_NOTE_NUMBERS), due, strict=True
     ):
@@ -92,9 +106,13 @@ def credit_in_full(
             retained_until=retained_until(now, seller_country),
         )
         session.add(note)
-        notes.append(note)
+        issued.append((note, order))
     session.flush()
-    return notes
+    bind = session.get_bind()
+    announce = _ANNOUNCERS.get(bind) if isinstance(bind, Engine) else None
+    if announce is not None:
+        announce(session, issued, now)  # the buyer's mail, once per credit note
+    return [note for note, _ in issued]
 
 
 def on_close(session: Session, order: Order, status: str, now: datetime) -> None:

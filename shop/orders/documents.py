@@ -46,6 +46,7 @@ from shop.settings import Settings
 DocumentKind = Literal["quote", "invoice"]
 QUOTE: DocumentKind = "quote"
 INVOICE: DocumentKind = "invoice"
+CREDIT_NOTE = "credit_note"  # an outbox message's document: one of the order's credit notes
 PDF = "application/pdf"
 XML = "application/xml"
 # A closed order's document says so and asks for nothing (R8: its number stays taken).
@@ -312,13 +313,15 @@ def billing_lines(order: Order) -> tuple[str, ...]:
 
 
 def mail_documents(engine: Engine, plugins: Plugins, settings: Settings) -> Documents:
-    """Renders the quote or invoice an outbox message links to, for its sending: the order
-    is read in a short transaction of its own, the PDF drawn after it has ended."""
+    """Renders the quote, invoice or credit note an outbox message links to, for its
+    sending: the order is read in a short transaction of its own, the PDF drawn after it
+    has ended."""
 
     def render(message: OutboxMessage) -> Attachment | None:
         if message.document_kind is None or message.order_number is None:
             return None
-        kind = parse_document_kind(message.document_kind)
+        credit_note = message.document_kind == CREDIT_NOTE
+        kind = None if credit_note else parse_document_kind(message.document_kind)
         t = Translator.for_settings(settings, message.locale)
         with session_scope(reader(engine)) as session:
             number = int(message.order_number)
@@ -326,8 +329,15 @@ def mail_documents(engine: Engine, plugins: Plugins, settings: Settings) -> Docu
             if order is None:
                 raise LookupError(f"order {number} of outbox message {message.id} is gone")
             enabled = enabled_view(session, plugins, settings)
-            document = order_document(session, order, enabled, settings, t, kind)
-            name = message.attachment_name or document_filename(order, t, kind)
+            if credit_note:
+                note = credit_note_of(session, order, message.document_number or 0)
+                if note is None:
+                    raise LookupError(f"credit note of outbox message {message.id} is gone")
+                document = credit_note_document(session, note, order, enabled, settings, t)
+                name = message.attachment_name or credit_note_filename(note, t)
+            else:
+                document = order_document(session, order, enabled, settings, t, kind)
+                name = message.attachment_name or document_filename(order, t, kind)
         return Attachment(name, message.attachment_mime or PDF, render_document(document, t))
 
     return render

@@ -3,6 +3,7 @@ after the transaction commits (or kept for the operator when no SMTP is configur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,11 +16,19 @@ from shop.clock import Clock
 from shop.i18n import Translator
 from shop.licences.models import Licence
 from shop.mail import DeliveryReport, DocumentLink, deliver_due, queue_mail, render_mail
+from shop.mail.outbox import SEND_SOON
 from shop.money import Money
 from shop.orders.attention import NOTHING_APPLIED, REASONS
 from shop.orders.consents import statements_of
-from shop.orders.documents import document_filename, document_kind, mail_documents
-from shop.orders.models import Order, OrderStatus
+from shop.orders.credit_notes import announce_credit_notes, credit_note_reference, reason_text
+from shop.orders.documents import (
+    CREDIT_NOTE,
+    credit_note_filename,
+    document_filename,
+    document_kind,
+    mail_documents,
+)
+from shop.orders.models import CreditNote, Order, OrderStatus
 from shop.orders.numbers import invoice_reference, quote_reference
 from shop.orders.payments import order_lines, payments_of, start_payment
 from shop.orders.review import awaiting_review
@@ -180,6 +189,60 @@ def notify_review(
         now=now,
         order_number=str(order.number),
     )
+
+
+CREDIT_NOTE_MAIL = "credit_note"  # the outbox kind of a credit note's mail
+
+
+def notify_credit_notes(
+    session: Session,
+    env: Environment,
+    settings: Settings,
+    issued: Sequence[tuple[CreditNote, Order]],
+    now: datetime,
+) -> None:
+    """Send each buyer their credit note, in the order's language: which invoice it cancels,
+    the amount and why. Queued in the transaction that issues it, the PDF linked and drawn
+    when the mail is sent, as for ``notify``."""
+    for note, order in issued:
+        t = Translator.for_settings(settings, order.locale)
+        mail = render_mail(
+            env,
+            CREDIT_NOTE_MAIL,
+            t,
+            order=order,
+            credit_note_number=credit_note_reference(note),
+            invoice_number=invoice_reference(order) or str(order.number),
+            amount=Money.of(note.amount, note.currency),
+            reason=t.gettext(reason_text(note)),
+            order_url=order_url(settings, order),
+            shop_name=settings.shop_name,
+        )
+        queue_mail(
+            session,
+            to=order.email,
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            locale=order.locale,
+            kind=CREDIT_NOTE_MAIL,
+            now=now,
+            order_number=str(order.number),
+            document=DocumentLink(CREDIT_NOTE, credit_note_filename(note, t), number=note.number),
+        )
+    if issued:
+        session.info[SEND_SOON] = True
+
+
+def mail_credit_notes(engine: Engine, env: Environment, settings: Settings) -> None:
+    """Bind ``engine``: every credit note issued through it is mailed to the buyer."""
+
+    def announce(
+        session: Session, issued: Sequence[tuple[CreditNote, Order]], now: datetime
+    ) -> None:
+        notify_credit_notes(session, env, settings, issued, now)
+
+    announce_credit_notes(engine, announce)
 
 
 def send_due_mail(

@@ -29,6 +29,7 @@ from shop.accounts.tokens import (
 from shop.clock import Clock
 from shop.db import reader, session_scope
 from shop.i18n import Translator, negotiate
+from shop.mail.outbox import SEND_SOON
 from shop.orders.notifications import send_due_mail
 from shop.plugins.manager import EnabledPlugins, Plugins
 from shop.plugins.state import EnabledCache
@@ -100,6 +101,8 @@ async def provide_db(
     try:
         yield session
     finally:
+        if session.info.pop(SEND_SOON, False):
+            mail_queued(request)
         if session.in_transaction():
             log.error("%s ran outside @transaction; its work is rolled back", request.url.path)
         session.close()
