@@ -21,6 +21,25 @@ from stdnum.exceptions import ValidationError
 from shop.catalog.products import N_
 from shop.errors import ShopError
 
+# Whom an invoice is made out to, as the order stores it (§14 UStG): a follow-up order copies
+# these from the order it follows (``follow_up``); an issued invoice never changes them
+# (``invoice_lock``).
+INVOICE_PARTY = (
+    "name",
+    "organisation",
+    "country",
+    "street",
+    "postcode",
+    "city",
+    "region",
+    "tax_number",
+    "po_number",
+    "reseller_customer_name",
+    "reseller_customer_email",
+    "locale",
+    "currency",
+)
+
 
 @dataclass(frozen=True)
 class BillingAddress:

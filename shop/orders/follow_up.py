@@ -24,28 +24,14 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from shop.licences.models import Licence
+from shop.orders.billing import INVOICE_PARTY
 from shop.orders.models import Order, OrderLine, OrderStatus
 from shop.orders.numbers import open_order
 from shop.plugins.event_data import emit_order
 from shop.subscriptions.models import Subscription
 
-# The fields of the order followed that a follow-up copies.
-BILLING_PARTY = (
-    "name",
-    "organisation",
-    "country",
-    "street",
-    "postcode",
-    "city",
-    "region",
-    "tax_number",
-    "po_number",
-    "reseller_customer_name",
-    "reseller_customer_email",
-    "locale",
-    "currency",
-    "payment_method",
-)
+# The fields of the order followed that a follow-up copies: its party, and how it paid.
+BILLING_PARTY = (*INVOICE_PARTY, "payment_method")
 UNPAID_LIFETIME = timedelta(days=30)  # R1/R7: unpaid orders are released after 30 days
 
 

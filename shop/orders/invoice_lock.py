@@ -21,28 +21,17 @@ from sqlmodel import col
 
 from shop.catalog.products import N_
 from shop.errors import ShopError
+from shop.orders.billing import INVOICE_PARTY
 from shop.orders.models import CreditNote, Order, OrderLine
 
 # The fields an invoice prints or is computed from.
 LOCKED_ORDER_FIELDS = frozenset(
     {
+        *INVOICE_PARTY,
         "invoice_number",
         "invoice_issued_at",
         "number",
         "kind",
-        "name",
-        "organisation",
-        "country",
-        "street",
-        "postcode",
-        "city",
-        "region",
-        "tax_number",
-        "po_number",
-        "reseller_customer_name",
-        "reseller_customer_email",
-        "locale",
-        "currency",
         "total",
         "exchange_rate",
         "exchange_margin",
